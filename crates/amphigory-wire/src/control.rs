@@ -1,0 +1,225 @@
+//! The local control socket (SPEC §8): newline-delimited JSON requests, responses and
+//! event envelopes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::task::{OutputInfo, TaskType, TrackSpec};
+use crate::ws::ServerMessage;
+
+/// Protocol number; the CLI refuses a daemon speaking another one.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A request as it arrives: `{"action": "...", "args": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawRequest {
+    /// The action name.
+    pub action: String,
+    /// Its arguments (may be absent).
+    #[serde(default)]
+    pub args: Value,
+}
+
+/// What to enqueue, as `amphigory enqueue` sends it; the daemon assigns id and time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnqueueArgs {
+    /// `scan` or `rip`.
+    #[serde(rename = "type")]
+    pub task_type: Option<TaskType>,
+    /// Target drive.
+    #[serde(default)]
+    pub drive: Option<String>,
+    /// Rip: which title.
+    #[serde(default)]
+    pub track: Option<TrackSpec>,
+    /// Rip: where.
+    #[serde(default)]
+    pub output_info: Option<OutputInfo>,
+    /// Disc the task is for.
+    #[serde(default)]
+    pub disc_fingerprint: Option<String>,
+}
+
+/// A request after its arguments were checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", content = "args", rename_all = "snake_case")]
+pub enum ControlRequest {
+    /// Daemon, drives, current task, queue depth, pause state.
+    Status,
+    /// Tasks in order with their state.
+    Tasks,
+    /// The drive registry.
+    Drives,
+    /// Pause after the current task, or now.
+    Pause {
+        /// Stop the running task now and requeue it.
+        #[serde(default)]
+        now: bool,
+    },
+    /// Resume the queue.
+    Resume,
+    /// Cancel a task (the running one when absent).
+    Cancel {
+        /// Which task.
+        #[serde(default)]
+        task_id: Option<String>,
+    },
+    /// Name a drive.
+    Label {
+        /// Drive id or device.
+        drive_id: String,
+        /// The new label.
+        label: String,
+    },
+    /// Eject a disc.
+    Eject {
+        /// Which drive (the only one when absent).
+        #[serde(default)]
+        drive_id: Option<String>,
+    },
+    /// Write a task as the webapp would.
+    Enqueue(EnqueueArgs),
+    /// Shut the daemon down cleanly.
+    Stop,
+    /// Receive events.
+    Subscribe {
+        /// Only events of this task (and daemon-wide ones).
+        #[serde(default)]
+        task_id: Option<String>,
+        /// Replay up to the last 100 events first.
+        #[serde(default)]
+        replay: bool,
+    },
+    /// Daemon version and protocol number.
+    Version,
+}
+
+impl ControlRequest {
+    /// Checks a raw request's action and arguments; the error text is for the client.
+    pub fn from_raw(raw: RawRequest) -> Result<Self, String> {
+        let args = match raw.args {
+            Value::Null => Value::Object(Map::new()),
+            other => other,
+        };
+        let action = raw.action.clone();
+        let unit = matches!(
+            action.as_str(),
+            "status" | "tasks" | "drives" | "resume" | "stop" | "version"
+        );
+        let mut obj = Map::new();
+        obj.insert("action".into(), Value::String(raw.action));
+        if !unit {
+            obj.insert("args".into(), args);
+        }
+        serde_json::from_value(Value::Object(obj)).map_err(|e| {
+            if e.to_string().starts_with("unknown variant") {
+                format!("unknown action '{action}'")
+            } else {
+                format!("bad arguments for '{action}': {e}")
+            }
+        })
+    }
+}
+
+/// A response: `{"ok": true, ...}` or `{"ok": false, "error": "..."}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ControlResponse {
+    /// Did it work?
+    pub ok: bool,
+    /// Why not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The payload fields, flattened beside `ok`.
+    #[serde(flatten)]
+    pub body: Map<String, Value>,
+}
+
+impl ControlResponse {
+    /// `{"ok": true}` plus the fields of `body` (an object; anything else goes in `data`).
+    pub fn ok(body: Value) -> Self {
+        let body = match body {
+            Value::Object(map) => map,
+            Value::Null => Map::new(),
+            other => Map::from_iter([("data".to_owned(), other)]),
+        };
+        Self {
+            ok: true,
+            error: None,
+            body,
+        }
+    }
+
+    /// `{"ok": false, "error": message}`.
+    pub fn err(message: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            error: Some(message.into()),
+            body: Map::new(),
+        }
+    }
+}
+
+/// Kind of envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageType {
+    /// Progress and other data.
+    Data,
+    /// Errors.
+    Error,
+    /// State changes.
+    Status,
+}
+
+/// An event as a subscriber receives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Always `"amphigory"`.
+    pub event_name: String,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp_ms: i64,
+    /// RFC 3339 of the same instant.
+    pub timestamp_iso: String,
+    /// Kind of message.
+    pub message_type: MessageType,
+    /// The §7.1 message.
+    pub data: ServerMessage,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ControlRequest, String> {
+        ControlRequest::from_raw(serde_json::from_str(text).unwrap())
+    }
+
+    #[test]
+    fn requests_parse_with_and_without_args() {
+        assert_eq!(parse(r#"{"action":"status"}"#), Ok(ControlRequest::Status));
+        assert_eq!(parse(r#"{"action":"status","args":{}}"#), Ok(ControlRequest::Status));
+        assert_eq!(parse(r#"{"action":"pause"}"#), Ok(ControlRequest::Pause { now: false }));
+        assert_eq!(
+            parse(r#"{"action":"pause","args":{"now":true}}"#),
+            Ok(ControlRequest::Pause { now: true })
+        );
+        assert_eq!(
+            parse(r#"{"action":"subscribe","args":{"replay":true}}"#),
+            Ok(ControlRequest::Subscribe { task_id: None, replay: true })
+        );
+        let e = parse(r#"{"action":"fly"}"#).unwrap_err();
+        assert!(e.contains("unknown action 'fly'"), "{e}");
+        let e = parse(r#"{"action":"pause","args":{"now":"yes"}}"#).unwrap_err();
+        assert!(e.contains("bad arguments for 'pause'"), "{e}");
+        let e = parse(r#"{"action":"label","args":{"drive_id":"x"}}"#).unwrap_err();
+        assert!(e.contains("label"), "{e}");
+    }
+
+    #[test]
+    fn responses_flatten_their_body() {
+        let v = serde_json::to_value(ControlResponse::ok(serde_json::json!({"paused":true}))).unwrap();
+        assert_eq!(v, serde_json::json!({"ok":true,"paused":true}));
+        let v = serde_json::to_value(ControlResponse::err("nope")).unwrap();
+        assert_eq!(v, serde_json::json!({"ok":false,"error":"nope"}));
+    }
+}

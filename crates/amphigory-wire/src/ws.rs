@@ -1,0 +1,299 @@
+//! WebSocket messages: the daemon's own server (SPEC §7.1), the link to the webapp
+//! (§7.2), and what either peer may send to the daemon.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::drive::DriveStatus;
+
+/// `started`, `completed`, `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskStatusKind {
+    /// The daemon claimed the task and started it.
+    Started,
+    /// The task finished successfully.
+    Completed,
+    /// The task failed.
+    Failed,
+}
+
+/// `inserted`, `ejected`, `fingerprinted`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiscEventKind {
+    /// A disc went in.
+    Inserted,
+    /// A disc came out.
+    Ejected,
+    /// The disc's fingerprint is known.
+    Fingerprinted,
+}
+
+/// `connected`, `paused`, `resumed`, `error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DaemonEventKind {
+    /// Sent to a client as it connects.
+    Connected,
+    /// The queue was paused.
+    Paused,
+    /// The queue was resumed.
+    Resumed,
+    /// Something went wrong that a person should see.
+    Error,
+}
+
+/// The disc part of a `sync` message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncDisc {
+    /// Is a disc in (any drive)?
+    pub inserted: bool,
+    /// Device of that disc.
+    pub device: Option<String>,
+    /// Its volume name.
+    pub volume_name: Option<String>,
+}
+
+/// The running task in a `sync` message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncTask {
+    /// Task id.
+    pub id: String,
+    /// Percent 0–100.
+    pub percent: u8,
+    /// Estimated seconds left.
+    pub eta_seconds: Option<u64>,
+}
+
+/// Messages the daemon's WebSocket server sends (SPEC §7.1), also the `data` of control
+/// socket envelopes (§8).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Progress of a running task.
+    Progress {
+        /// Task id.
+        task_id: String,
+        /// Percent 0–100.
+        percent: u8,
+        /// Estimated seconds left, once known.
+        eta_seconds: Option<u64>,
+        /// Bytes written so far, once known.
+        current_size_bytes: Option<u64>,
+        /// E.g. `"42.3 MB/s"`, once known.
+        speed: Option<String>,
+    },
+    /// A task changed state.
+    Status {
+        /// Task id.
+        task_id: String,
+        /// The new state.
+        status: TaskStatusKind,
+    },
+    /// A disc went in, came out, or was fingerprinted.
+    Disc {
+        /// What happened.
+        event: DiscEventKind,
+        /// Device path.
+        device: String,
+        /// Volume name, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        volume_name: Option<String>,
+        /// Fingerprint, on `fingerprinted`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fingerprint: Option<String>,
+        /// Drive id.
+        drive_id: String,
+    },
+    /// Sent every `heartbeat_interval`.
+    Heartbeat {
+        /// RFC 3339.
+        timestamp: String,
+        /// Daemon-owned tasks waiting.
+        queue_depth: usize,
+        /// Id of the running task, if any.
+        current_task: Option<String>,
+        /// Is the queue paused?
+        paused: bool,
+    },
+    /// Daemon-level events.
+    Daemon {
+        /// What happened.
+        event: DaemonEventKind,
+        /// Why, when it helps.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// The full picture, sent first on every connection.
+    Sync {
+        /// RFC 3339.
+        timestamp: String,
+        /// The (first) disc.
+        disc: SyncDisc,
+        /// The running task.
+        current_task: Option<SyncTask>,
+        /// Is the queue paused?
+        paused: bool,
+        /// Daemon-owned tasks waiting.
+        queue_depth: usize,
+        /// Every drive.
+        drives: Vec<DriveStatus>,
+    },
+    /// Control-socket only: the subscriber missed events; a fresh `sync` follows.
+    Lagged {
+        /// How many events were missed.
+        missed: u64,
+    },
+}
+
+/// Messages the daemon sends to the webapp over its link (SPEC §7.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LinkMessage {
+    /// Registration; always the first message on every connection.
+    DaemonConfig {
+        /// RFC 3339.
+        timestamp: String,
+        /// `$USER@shorthostname` unless configured.
+        daemon_id: String,
+        /// makemkvcon in use, if found.
+        makemkvcon_path: Option<String>,
+        /// Host directory the container's `/` maps to.
+        webapp_basedir: Option<String>,
+        /// Build's git revision.
+        git_sha: Option<String>,
+    },
+    /// Liveness.
+    Heartbeat {
+        /// RFC 3339.
+        timestamp: String,
+    },
+    /// A disc event.
+    DiscEvent {
+        /// What happened.
+        event: DiscEventKind,
+        /// Device path.
+        device: String,
+        /// On `inserted`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        volume_name: Option<String>,
+        /// On `fingerprinted`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fingerprint: Option<String>,
+        /// On `ejected`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        volume_path: Option<String>,
+    },
+    /// Progress, same shape as [`ServerMessage::Progress`].
+    Progress {
+        /// Task id.
+        task_id: String,
+        /// Percent 0–100.
+        percent: u8,
+        /// Estimated seconds left.
+        eta_seconds: Option<u64>,
+        /// Bytes written so far.
+        current_size_bytes: Option<u64>,
+        /// E.g. `"42.3 MB/s"`.
+        speed: Option<String>,
+    },
+    /// Answer to a `request`.
+    Response {
+        /// The request's id.
+        request_id: Value,
+        /// On success.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        result: Option<Value>,
+        /// On failure: `{code, message}`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<RequestError>,
+    },
+}
+
+/// Error of a `request` (`{"code":"unknown_method","message":…}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestError {
+    /// E.g. `unknown_method`.
+    pub code: String,
+    /// For a person.
+    pub message: String,
+}
+
+/// Anything a browser, tool or the webapp sends to the daemon. Unknown types (the
+/// webapp's echoes of everything) land in `Unknown` and are ignored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum InboundMessage {
+    /// Seed name: the webapp's config changed, refetch it.
+    ConfigUpdated,
+    /// Real daemon's name for the same.
+    WebappConfigChanged,
+    /// A method call.
+    Request {
+        /// Echoed in the response.
+        request_id: Value,
+        /// `get_drive_status`, `list_drives`, …
+        method: String,
+        /// Method parameters.
+        #[serde(default)]
+        params: Map<String, Value>,
+    },
+    /// Anything else.
+    #[serde(other)]
+    Unknown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_has_the_seed_fields() {
+        let m = ServerMessage::Progress {
+            task_id: "t".into(),
+            percent: 45,
+            eta_seconds: None,
+            current_size_bytes: Some(1),
+            speed: None,
+        };
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type":"progress","task_id":"t","percent":45,"eta_seconds":null,
+                               "current_size_bytes":1,"speed":null})
+        );
+    }
+
+    #[test]
+    fn inbound_reads_requests_and_ignores_echoes() {
+        let m: InboundMessage = serde_json::from_str(
+            r#"{"type":"request","request_id":"r1","method":"get_drive_status","params":{}}"#,
+        )
+        .unwrap();
+        assert!(matches!(m, InboundMessage::Request { ref method, .. } if method == "get_drive_status"));
+        let m: InboundMessage =
+            serde_json::from_str(r#"{"type":"disc_event","event":"inserted"}"#).unwrap();
+        assert_eq!(m, InboundMessage::Unknown);
+        let m: InboundMessage = serde_json::from_str(r#"{"type":"config_updated"}"#).unwrap();
+        assert_eq!(m, InboundMessage::ConfigUpdated);
+    }
+
+    #[test]
+    fn link_messages_have_the_webapp_shapes() {
+        let v = serde_json::to_value(LinkMessage::DiscEvent {
+            event: DiscEventKind::Ejected,
+            device: "/dev/rdisk4".into(),
+            volume_name: None,
+            fingerprint: None,
+            volume_path: Some("/Volumes/X".into()),
+        })
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type":"disc_event","event":"ejected","device":"/dev/rdisk4","volume_path":"/Volumes/X"})
+        );
+        let v = serde_json::to_value(LinkMessage::Heartbeat { timestamp: "t".into() }).unwrap();
+        assert_eq!(v, serde_json::json!({"type":"heartbeat","timestamp":"t"}));
+    }
+}

@@ -1,0 +1,1 @@
+//! Disc fingerprints (SPEC §9.4). (Placeholder: being written.)

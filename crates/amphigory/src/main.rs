@@ -1,0 +1,5 @@
+//! The `amphigory` binary: everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    amphigory::cli::main()
+}
