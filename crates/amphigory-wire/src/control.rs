@@ -197,15 +197,24 @@ mod tests {
     #[test]
     fn requests_parse_with_and_without_args() {
         assert_eq!(parse(r#"{"action":"status"}"#), Ok(ControlRequest::Status));
-        assert_eq!(parse(r#"{"action":"status","args":{}}"#), Ok(ControlRequest::Status));
-        assert_eq!(parse(r#"{"action":"pause"}"#), Ok(ControlRequest::Pause { now: false }));
+        assert_eq!(
+            parse(r#"{"action":"status","args":{}}"#),
+            Ok(ControlRequest::Status)
+        );
+        assert_eq!(
+            parse(r#"{"action":"pause"}"#),
+            Ok(ControlRequest::Pause { now: false })
+        );
         assert_eq!(
             parse(r#"{"action":"pause","args":{"now":true}}"#),
             Ok(ControlRequest::Pause { now: true })
         );
         assert_eq!(
             parse(r#"{"action":"subscribe","args":{"replay":true}}"#),
-            Ok(ControlRequest::Subscribe { task_id: None, replay: true })
+            Ok(ControlRequest::Subscribe {
+                task_id: None,
+                replay: true
+            })
         );
         let e = parse(r#"{"action":"fly"}"#).unwrap_err();
         assert!(e.contains("unknown action 'fly'"), "{e}");
@@ -217,7 +226,8 @@ mod tests {
 
     #[test]
     fn responses_flatten_their_body() {
-        let v = serde_json::to_value(ControlResponse::ok(serde_json::json!({"paused":true}))).unwrap();
+        let v =
+            serde_json::to_value(ControlResponse::ok(serde_json::json!({"paused":true}))).unwrap();
         assert_eq!(v, serde_json::json!({"ok":true,"paused":true}));
         let v = serde_json::to_value(ControlResponse::err("nope")).unwrap();
         assert_eq!(v, serde_json::json!({"ok":false,"error":"nope"}));

@@ -93,10 +93,24 @@ mod tests {
         let v = serde_json::to_value(DriveStatus::empty("purp@beehive")).unwrap();
         let obj = v.as_object().unwrap();
         for key in [
-            "drive_id", "daemon_id", "device", "label", "state", "disc_volume", "disc_type",
-            "fingerprint", "scan_status", "scan_task_id", "scan_result", "scan_error",
-            "rip_task_id", "rip_track_number", "rip_progress", "disc_inserted_at",
-            "waiting_since", "last_updated",
+            "drive_id",
+            "daemon_id",
+            "device",
+            "label",
+            "state",
+            "disc_volume",
+            "disc_type",
+            "fingerprint",
+            "scan_status",
+            "scan_task_id",
+            "scan_result",
+            "scan_error",
+            "rip_task_id",
+            "rip_track_number",
+            "rip_progress",
+            "disc_inserted_at",
+            "waiting_since",
+            "last_updated",
         ] {
             assert!(obj.contains_key(key), "{key}");
         }

@@ -185,6 +185,10 @@ mod tests {
         assert_eq!(t.audio_streams[0].channels, Some(6));
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["tracks"][0]["classification"], "main_feature");
-        assert!(v["tracks"][0]["subtitle_streams"][0].get("forced").is_none());
+        assert!(
+            v["tracks"][0]["subtitle_streams"][0]
+                .get("forced")
+                .is_none()
+        );
     }
 }

@@ -181,9 +181,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.task_type, TaskType::Rip);
-        assert_eq!(t.track.as_ref().unwrap().expected_size_bytes, Some(11_397_666_816));
+        assert_eq!(
+            t.track.as_ref().unwrap().expected_size_bytes,
+            Some(11_397_666_816)
+        );
         let d = t.destination().unwrap();
-        assert_eq!(d.directory.as_deref(), Some("/media/ripped/The Polar Express (2004)/"));
+        assert_eq!(
+            d.directory.as_deref(),
+            Some("/media/ripped/The Polar Express (2004)/")
+        );
         assert_eq!(d.filename.as_deref(), Some("The Polar Express (2004).mkv"));
     }
 
@@ -219,8 +225,14 @@ mod tests {
 
     #[test]
     fn ids_give_their_type_and_seed_ids_do_not() {
-        assert_eq!(type_from_id("20251227T143052.123456-rip"), Some(TaskType::Rip));
-        assert_eq!(type_from_id("20251227T143052.123456-transcode"), Some(TaskType::Transcode));
+        assert_eq!(
+            type_from_id("20251227T143052.123456-rip"),
+            Some(TaskType::Rip)
+        );
+        assert_eq!(
+            type_from_id("20251227T143052.123456-transcode"),
+            Some(TaskType::Transcode)
+        );
         assert_eq!(type_from_id("20251221-143045-001"), None);
         assert_eq!(type_from_id("noseparator"), None);
         let t: TaskFile =

@@ -271,7 +271,9 @@ mod tests {
             r#"{"type":"request","request_id":"r1","method":"get_drive_status","params":{}}"#,
         )
         .unwrap();
-        assert!(matches!(m, InboundMessage::Request { ref method, .. } if method == "get_drive_status"));
+        assert!(
+            matches!(m, InboundMessage::Request { ref method, .. } if method == "get_drive_status")
+        );
         let m: InboundMessage =
             serde_json::from_str(r#"{"type":"disc_event","event":"inserted"}"#).unwrap();
         assert_eq!(m, InboundMessage::Unknown);
@@ -293,7 +295,10 @@ mod tests {
             v,
             serde_json::json!({"type":"disc_event","event":"ejected","device":"/dev/rdisk4","volume_path":"/Volumes/X"})
         );
-        let v = serde_json::to_value(LinkMessage::Heartbeat { timestamp: "t".into() }).unwrap();
+        let v = serde_json::to_value(LinkMessage::Heartbeat {
+            timestamp: "t".into(),
+        })
+        .unwrap();
         assert_eq!(v, serde_json::json!({"type":"heartbeat","timestamp":"t"}));
     }
 }

@@ -53,6 +53,8 @@ pub fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::Makemkv { command: MakemkvCommand::Parse(args) } => makemkv_parse::run(&args),
+        Command::Makemkv {
+            command: MakemkvCommand::Parse(args),
+        } => makemkv_parse::run(&args),
     }
 }

@@ -4,4 +4,5 @@
 //! Everything but [`runner`] and [`process`] is pure and synchronous, tested on recorded
 //! transcripts without any process.
 
+pub mod messages;
 pub mod robot;

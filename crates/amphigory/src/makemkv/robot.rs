@@ -165,10 +165,18 @@ pub fn into_owned(line: RobotLine<'_>) -> RobotLine<'static> {
         Cow::Owned(c.into_owned())
     }
     fn attr(a: Attribute<'_>) -> Attribute<'static> {
-        Attribute { id: a.id, code: a.code, value: own(a.value) }
+        Attribute {
+            id: a.id,
+            code: a.code,
+            value: own(a.value),
+        }
     }
     fn title(t: ProgressTitle<'_>) -> ProgressTitle<'static> {
-        ProgressTitle { code: t.code, id: t.id, name: own(t.name) }
+        ProgressTitle {
+            code: t.code,
+            id: t.id,
+            name: own(t.name),
+        }
     }
     match line {
         RobotLine::Message(m) => RobotLine::Message(Message {
@@ -189,15 +197,30 @@ pub fn into_owned(line: RobotLine<'_>) -> RobotLine<'static> {
         }),
         RobotLine::TitleCount(n) => RobotLine::TitleCount(n),
         RobotLine::DiscInfo(a) => RobotLine::DiscInfo(attr(a)),
-        RobotLine::TitleInfo { title: t, attr: a } => RobotLine::TitleInfo { title: t, attr: attr(a) },
-        RobotLine::StreamInfo { title: t, stream, attr: a } => {
-            RobotLine::StreamInfo { title: t, stream, attr: attr(a) }
-        }
+        RobotLine::TitleInfo { title: t, attr: a } => RobotLine::TitleInfo {
+            title: t,
+            attr: attr(a),
+        },
+        RobotLine::StreamInfo {
+            title: t,
+            stream,
+            attr: a,
+        } => RobotLine::StreamInfo {
+            title: t,
+            stream,
+            attr: attr(a),
+        },
         RobotLine::ProgressTotalTitle(t) => RobotLine::ProgressTotalTitle(title(t)),
         RobotLine::ProgressCurrentTitle(t) => RobotLine::ProgressCurrentTitle(title(t)),
-        RobotLine::ProgressValue { current, total, max } => {
-            RobotLine::ProgressValue { current, total, max }
-        }
+        RobotLine::ProgressValue {
+            current,
+            total,
+            max,
+        } => RobotLine::ProgressValue {
+            current,
+            total,
+            max,
+        },
     }
 }
 
@@ -220,7 +243,7 @@ impl<'a> Fields<'a> {
         if let Some(quoted) = self.rest.strip_prefix('"') {
             let (value, after) = split_quoted(quoted)?;
             self.rest = after;
-        self.consume_separator();
+            self.consume_separator();
             return Some(value);
         }
         match self.rest.split_once(',') {
@@ -313,30 +336,45 @@ mod tests {
         assert_eq!(parse_line("TCOUNT:16"), Some(RobotLine::TitleCount(16)));
         assert_eq!(
             parse_line("PRGV:120,3000,65536\r\n"),
-            Some(RobotLine::ProgressValue { current: 120, total: 3000, max: 65536 })
+            Some(RobotLine::ProgressValue {
+                current: 120,
+                total: 3000,
+                max: 65536
+            })
         );
-        let Some(RobotLine::StreamInfo { title, stream, attr }) =
-            parse_line(r#"SINFO:0,1,6,0,"TrueHD""#)
+        let Some(RobotLine::StreamInfo {
+            title,
+            stream,
+            attr,
+        }) = parse_line(r#"SINFO:0,1,6,0,"TrueHD""#)
         else {
             panic!("not SINFO")
         };
-        assert_eq!((title, stream, attr.id, attr.code, &*attr.value), (0, 1, 6, 0, "TrueHD"));
-        let Some(RobotLine::Drive(d)) =
-            parse_line(r#"DRV:0,2,999,12,"BD-RE HL-DT-ST BD-RE  WH16NS40 1.05","THE_UNIVERSE_3D","/dev/sr0""#)
-        else {
+        assert_eq!(
+            (title, stream, attr.id, attr.code, &*attr.value),
+            (0, 1, 6, 0, "TrueHD")
+        );
+        let Some(RobotLine::Drive(d)) = parse_line(
+            r#"DRV:0,2,999,12,"BD-RE HL-DT-ST BD-RE  WH16NS40 1.05","THE_UNIVERSE_3D","/dev/sr0""#,
+        ) else {
             panic!("not DRV")
         };
         assert_eq!((d.index, d.state, d.flags), (0, 2, 12));
         assert_eq!((&*d.disc_name, &*d.device), ("THE_UNIVERSE_3D", "/dev/sr0"));
         assert!(matches!(
             parse_line(r#"PRGT:5024,0,"Saving all titles to MKV files""#),
-            Some(RobotLine::ProgressTotalTitle(ProgressTitle { code: 5024, id: 0, .. }))
+            Some(RobotLine::ProgressTotalTitle(ProgressTitle {
+                code: 5024,
+                id: 0,
+                ..
+            }))
         ));
     }
 
     #[test]
     fn quoted_values_keep_commas_and_escapes() {
-        let Some(RobotLine::DiscInfo(a)) = parse_line(r#"CINFO:2,0,"CSI: Season 1, Disc 1""#) else {
+        let Some(RobotLine::DiscInfo(a)) = parse_line(r#"CINFO:2,0,"CSI: Season 1, Disc 1""#)
+        else {
             panic!()
         };
         assert_eq!(a.value, "CSI: Season 1, Disc 1");
@@ -351,7 +389,14 @@ mod tests {
 
     #[test]
     fn junk_and_unknown_kinds_are_none() {
-        for line in ["", "HSH:0,x,y,1", "Use: makemkvcon [switches] Command", "TCOUNT:x", "MSG:1", "PRGV:1,2"] {
+        for line in [
+            "",
+            "HSH:0,x,y,1",
+            "Use: makemkvcon [switches] Command",
+            "TCOUNT:x",
+            "MSG:1",
+            "PRGV:1,2",
+        ] {
             assert_eq!(parse_line(line), None, "{line}");
         }
         assert!(parse_bytes(b"CINFO:2,0,\"caf\xe9\"").is_some());
