@@ -1,11 +1,16 @@
 //! The `amphigory` command line (SPEC §2): argument parsing and dispatch. Each command's
 //! work lives in its own module; errors become exit codes here and nowhere else.
 
+mod daemon;
+mod demo;
+mod enqueue;
 mod makemkv_parse;
+mod progress_view;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
 
 /// Exit code for usage or configuration errors.
 pub const EXIT_USAGE: u8 = 2;
@@ -28,6 +33,12 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon in the foreground.
+    Daemon(daemon::DaemonArgs),
+    /// The whole flow on a simulated drive in a fresh temporary directory.
+    Demo(demo::DemoArgs),
+    /// Write a scan or rip task into the queue exactly as the webapp would.
+    Enqueue(enqueue::EnqueueArgs),
     /// MakeMKV tools.
     Makemkv {
         /// Which tool.
@@ -53,8 +64,68 @@ pub fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
+        Command::Daemon(args) => daemon::run(args),
+        Command::Demo(args) => demo::run(&args),
+        Command::Enqueue(args) => enqueue::run(&args),
         Command::Makemkv {
             command: MakemkvCommand::Parse(args),
         } => makemkv_parse::run(&args),
     }
+}
+
+/// Logs to stderr at `level` (a level name or a full tracing filter); `RUST_LOG` wins.
+pub(crate) fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// The multi-threaded runtime every async command runs on.
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+/// A root cancellation token cancelled by SIGINT or SIGTERM. Must be called inside the
+/// runtime.
+pub(crate) fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("signal received, shutting down");
+        trigger.cancel();
+    });
+    token
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
 }

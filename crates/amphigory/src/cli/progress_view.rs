@@ -1,0 +1,181 @@
+//! Live progress bars for a terminal, fed by daemon events: used by `demo` (and later by
+//! `watch`). On a terminal they are indicatif bars; elsewhere (CI logs, pipes) one plain
+//! line per quarter so the output stays readable.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::core::DaemonEvent;
+
+/// Bars per task, created on demand.
+pub(crate) struct ProgressView {
+    multi: MultiProgress,
+    bars: HashMap<String, TaskBar>,
+    interactive: bool,
+}
+
+struct TaskBar {
+    bar: ProgressBar,
+    label: String,
+    last_quarter: u8,
+}
+
+impl ProgressView {
+    /// A view drawing to stderr (bars) or stdout (plain lines) depending on the terminal.
+    pub(crate) fn new() -> Self {
+        let interactive = std::io::stderr().is_terminal();
+        let target = if interactive {
+            ProgressDrawTarget::stderr_with_hz(8)
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        Self {
+            multi: MultiProgress::with_draw_target(target),
+            bars: HashMap::new(),
+            interactive,
+        }
+    }
+
+    /// Starts a bar for `task_id` labelled `label`.
+    pub(crate) fn add(&mut self, task_id: &str, label: &str) {
+        let bar = self.multi.add(ProgressBar::new(100));
+        bar.set_style(bar_style());
+        bar.set_prefix(label.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(250));
+        self.bars.insert(
+            task_id.to_owned(),
+            TaskBar {
+                bar,
+                label: label.to_owned(),
+                last_quarter: 0,
+            },
+        );
+    }
+
+    /// Applies one daemon event.
+    pub(crate) fn apply(&mut self, event: &DaemonEvent) {
+        match event {
+            DaemonEvent::TaskProgress {
+                task_id,
+                percent,
+                eta_seconds,
+                current_size_bytes,
+                speed,
+            } => {
+                let Some(tb) = self.bars.get_mut(task_id) else {
+                    return;
+                };
+                tb.bar.set_position(u64::from(*percent));
+                tb.bar.set_message(progress_message(
+                    *eta_seconds,
+                    *current_size_bytes,
+                    speed.as_deref(),
+                ));
+                let quarter = percent / 25;
+                if !self.interactive && quarter > tb.last_quarter && *percent < 100 {
+                    tb.last_quarter = quarter;
+                    println!("  {:<28} {:>3}%  {}", tb.label, percent, tb.bar.message());
+                }
+            }
+            DaemonEvent::TaskFinished { task_id, error, .. } => {
+                let Some(tb) = self.bars.remove(task_id) else {
+                    return;
+                };
+                let outcome = match error {
+                    None => "done".to_owned(),
+                    Some(e) => format!("failed: {} ({})", e.message, e.code),
+                };
+                if self.interactive {
+                    tb.bar.finish_with_message(outcome);
+                } else {
+                    println!("  {:<28} {}", tb.label, outcome);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Prints a line above the bars without tearing them.
+    pub(crate) fn println(&self, line: &str) {
+        if self.interactive {
+            let _ = self.multi.println(line);
+        } else {
+            println!("{line}");
+        }
+    }
+}
+
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template("{prefix:<28} [{bar:30.cyan/blue}] {pos:>3}%  {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+/// `"12.3 GB  2.1 GB/s  ETA 0:07"`, with the parts that are known.
+pub(crate) fn progress_message(
+    eta: Option<u64>,
+    bytes: Option<u64>,
+    speed: Option<&str>,
+) -> String {
+    let mut parts = Vec::new();
+    if let Some(b) = bytes {
+        parts.push(human_bytes(b));
+    }
+    if let Some(s) = speed {
+        parts.push(s.to_owned());
+    }
+    if let Some(e) = eta {
+        parts.push(format!("ETA {}", human_duration(e)));
+    }
+    parts.join("  ")
+}
+
+/// `1.5 GB`, decimal units like MakeMKV and the webapp.
+pub(crate) fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    #[allow(clippy::cast_precision_loss)] // display only
+    let mut value = bytes as f64;
+    let mut unit = "B";
+    for u in UNITS {
+        unit = u;
+        if value < 1000.0 {
+            break;
+        }
+        value /= 1000.0;
+    }
+    if unit == "B" {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {unit}")
+    }
+}
+
+/// `H:MM:SS` or `M:SS`.
+pub(crate) fn human_duration(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, (seconds / 60) % 60, seconds % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_sizes_and_durations() {
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(25_000_000_000), "25.0 GB");
+        assert_eq!(human_duration(6300), "1:45:00");
+        assert_eq!(human_duration(75), "1:15");
+        assert_eq!(
+            progress_message(Some(75), None, Some("2.0 GB/s")),
+            "2.0 GB/s  ETA 1:15"
+        );
+    }
+}

@@ -1,0 +1,251 @@
+//! One event enum on one bounded broadcast channel (atuin's model). Receivers that lag
+//! get `RecvError::Lagged` and must resynchronise from the status snapshot; the bus also
+//! keeps the last [`REPLAY_LEN`] events for late subscribers (control socket `replay`).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use amphigory_wire::TaskError;
+use amphigory_wire::task::TaskType;
+use amphigory_wire::ws::{DaemonEventKind, DiscEventKind, ServerMessage, TaskStatusKind};
+use tokio::sync::broadcast;
+
+/// Capacity of the broadcast channel; a receiver further behind than this lags.
+pub const BUS_CAPACITY: usize = 1024;
+/// How many recent events the bus keeps for replay.
+pub const REPLAY_LEN: usize = 100;
+
+/// Everything that happens in the daemon that someone outside may want to know.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DaemonEvent {
+    /// A task was claimed and started on a drive.
+    TaskStarted {
+        /// Task id.
+        task_id: String,
+        /// Its type.
+        task_type: TaskType,
+        /// The drive running it.
+        drive_id: String,
+    },
+    /// Progress of a running task.
+    TaskProgress {
+        /// Task id.
+        task_id: String,
+        /// Percent 0–100.
+        percent: u8,
+        /// Seconds left, once known.
+        eta_seconds: Option<u64>,
+        /// Bytes written so far, once known.
+        current_size_bytes: Option<u64>,
+        /// E.g. `"42.3 MB/s"`.
+        speed: Option<String>,
+    },
+    /// A task finished and its result file was written.
+    TaskFinished {
+        /// Task id.
+        task_id: String,
+        /// Its type.
+        task_type: TaskType,
+        /// The error, when it failed.
+        error: Option<TaskError>,
+    },
+    /// A running task went back to `queued/` (pause now, shutdown).
+    TaskRequeued {
+        /// Task id.
+        task_id: String,
+        /// Why.
+        reason: String,
+    },
+    /// The number of waiting daemon-owned tasks changed.
+    QueueChanged {
+        /// Waiting daemon-owned tasks.
+        depth: usize,
+    },
+    /// The queue was paused (by anyone: CLI, menu, webapp, a file).
+    Paused,
+    /// The queue was resumed.
+    Resumed,
+    /// A disc event on a drive.
+    Disc {
+        /// What happened.
+        event: DiscEventKind,
+        /// Drive id.
+        drive_id: String,
+        /// Device path.
+        device: String,
+        /// Volume name, when known.
+        volume_name: Option<String>,
+        /// Fingerprint, when known.
+        fingerprint: Option<String>,
+    },
+    /// Something a person should see.
+    Error {
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl DaemonEvent {
+    /// The task this event is about, if any (subscription filters use it).
+    pub fn task_id(&self) -> Option<&str> {
+        match self {
+            Self::TaskStarted { task_id, .. }
+            | Self::TaskProgress { task_id, .. }
+            | Self::TaskFinished { task_id, .. }
+            | Self::TaskRequeued { task_id, .. } => Some(task_id),
+            _ => None,
+        }
+    }
+
+    /// The seed-protocol message (SPEC §7.1) for this event, if it has one.
+    pub fn to_server_message(&self) -> Option<ServerMessage> {
+        Some(match self {
+            Self::TaskStarted { task_id, .. } => status(task_id, TaskStatusKind::Started),
+            Self::TaskFinished { task_id, error, .. } => {
+                let kind = if error.is_some() {
+                    TaskStatusKind::Failed
+                } else {
+                    TaskStatusKind::Completed
+                };
+                status(task_id, kind)
+            }
+            Self::TaskProgress {
+                task_id,
+                percent,
+                eta_seconds,
+                current_size_bytes,
+                speed,
+            } => ServerMessage::Progress {
+                task_id: task_id.clone(),
+                percent: *percent,
+                eta_seconds: *eta_seconds,
+                current_size_bytes: *current_size_bytes,
+                speed: speed.clone(),
+            },
+            Self::Paused => daemon(DaemonEventKind::Paused, None),
+            Self::Resumed => daemon(DaemonEventKind::Resumed, None),
+            Self::Error { reason } => daemon(DaemonEventKind::Error, Some(reason.clone())),
+            Self::Disc {
+                event,
+                drive_id,
+                device,
+                volume_name,
+                fingerprint,
+            } => ServerMessage::Disc {
+                event: *event,
+                device: device.clone(),
+                volume_name: volume_name.clone(),
+                fingerprint: fingerprint.clone(),
+                drive_id: drive_id.clone(),
+            },
+            Self::TaskRequeued { .. } | Self::QueueChanged { .. } => return None,
+        })
+    }
+}
+
+fn status(task_id: &str, status: TaskStatusKind) -> ServerMessage {
+    ServerMessage::Status {
+        task_id: task_id.to_owned(),
+        status,
+    }
+}
+
+fn daemon(event: DaemonEventKind, reason: Option<String>) -> ServerMessage {
+    ServerMessage::Daemon { event, reason }
+}
+
+/// A cheap, cloneable handle to the bus.
+#[derive(Debug, Clone)]
+pub struct EventBus {
+    tx: broadcast::Sender<DaemonEvent>,
+    // A std mutex: held only to push/copy a bounded deque, never across an await.
+    recent: Arc<Mutex<VecDeque<DaemonEvent>>>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventBus {
+    /// A new bus with no subscribers.
+    pub fn new() -> Self {
+        let (tx, _) = broadcast::channel(BUS_CAPACITY);
+        Self {
+            tx,
+            recent: Arc::new(Mutex::new(VecDeque::with_capacity(REPLAY_LEN))),
+        }
+    }
+
+    /// Publishes an event; never blocks, never fails (no subscribers is fine).
+    pub fn publish(&self, event: DaemonEvent) {
+        if let Ok(mut recent) = self.recent.lock() {
+            if recent.len() == REPLAY_LEN {
+                recent.pop_front();
+            }
+            recent.push_back(event.clone());
+        }
+        let _ = self.tx.send(event);
+    }
+
+    /// A receiver of every event published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<DaemonEvent> {
+        self.tx.subscribe()
+    }
+
+    /// Subscribes and returns the recent events atomically, so none is missed or doubled.
+    pub fn subscribe_with_replay(&self) -> (Vec<DaemonEvent>, broadcast::Receiver<DaemonEvent>) {
+        match self.recent.lock() {
+            Ok(recent) => (recent.iter().cloned().collect(), self.tx.subscribe()),
+            Err(_) => (Vec::new(), self.tx.subscribe()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn replay_keeps_the_last_hundred_and_live_events_follow() {
+        let bus = EventBus::new();
+        for depth in 0..150 {
+            bus.publish(DaemonEvent::QueueChanged { depth });
+        }
+        let (recent, mut rx) = bus.subscribe_with_replay();
+        assert_eq!(recent.len(), REPLAY_LEN);
+        assert_eq!(
+            recent.first(),
+            Some(&DaemonEvent::QueueChanged { depth: 50 })
+        );
+        bus.publish(DaemonEvent::Paused);
+        assert_eq!(rx.recv().await.unwrap(), DaemonEvent::Paused);
+    }
+
+    #[test]
+    fn finished_maps_to_status_by_error() {
+        let ok = DaemonEvent::TaskFinished {
+            task_id: "a".into(),
+            task_type: TaskType::Rip,
+            error: None,
+        };
+        assert_eq!(
+            ok.to_server_message(),
+            Some(status("a", TaskStatusKind::Completed))
+        );
+        let failed = DaemonEvent::TaskFinished {
+            task_id: "a".into(),
+            task_type: TaskType::Rip,
+            error: Some(TaskError::new(
+                amphigory_wire::ErrorCode::DiscEjected,
+                "x",
+                None,
+            )),
+        };
+        assert_eq!(
+            failed.to_server_message(),
+            Some(status("a", TaskStatusKind::Failed))
+        );
+    }
+}

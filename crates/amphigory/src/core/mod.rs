@@ -1,0 +1,8 @@
+//! The small core that owns the daemon's shared state: the event bus every component
+//! publishes on, and the status snapshot every server reads.
+
+pub mod events;
+pub mod status;
+
+pub use events::{DaemonEvent, EventBus};
+pub use status::{StatusHandle, StatusSnapshot};

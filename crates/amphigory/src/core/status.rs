@@ -1,0 +1,126 @@
+//! The daemon's status snapshot: what `status`, `sync` messages, heartbeats, the tray and
+//! `get_drive_status` read. Writers update it in place through a watch channel, so readers
+//! always see a consistent whole and can wait for changes.
+
+use std::sync::Arc;
+
+use amphigory_wire::drive::{DriveState, DriveStatus};
+use amphigory_wire::task::TaskType;
+use amphigory_wire::ws::{ServerMessage, SyncDisc, SyncTask};
+use serde::Serialize;
+use tokio::sync::watch;
+
+/// A task a drive is running.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunningTask {
+    /// Task id.
+    pub task_id: String,
+    /// Its type.
+    pub task_type: TaskType,
+    /// The drive running it.
+    pub drive_id: String,
+    /// Percent 0–100.
+    pub percent: u8,
+    /// Seconds left, once known.
+    pub eta_seconds: Option<u64>,
+    /// Bytes written, once known.
+    pub current_size_bytes: Option<u64>,
+    /// E.g. `"42.3 MB/s"`.
+    pub speed: Option<String>,
+}
+
+/// The whole picture.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StatusSnapshot {
+    /// `$USER@host` unless configured.
+    pub daemon_id: String,
+    /// Daemon version.
+    pub version: String,
+    /// Is the queue paused?
+    pub paused: bool,
+    /// Waiting daemon-owned tasks.
+    pub queue_depth: usize,
+    /// Every drive.
+    pub drives: Vec<DriveStatus>,
+    /// Tasks running now, one per busy drive.
+    pub running: Vec<RunningTask>,
+    /// Problems a person should fix (makemkvcon missing, needs config…).
+    pub problems: Vec<String>,
+}
+
+impl StatusSnapshot {
+    /// The `sync` message of SPEC §7.1.
+    pub fn to_sync(&self, timestamp: String) -> ServerMessage {
+        let disc_drive = self.drives.iter().find(|d| d.state != DriveState::Empty);
+        ServerMessage::Sync {
+            timestamp,
+            disc: SyncDisc {
+                inserted: disc_drive.is_some(),
+                device: disc_drive.map(|d| d.device.clone()),
+                volume_name: disc_drive.and_then(|d| d.disc_volume.clone()),
+            },
+            current_task: self.running.first().map(|t| SyncTask {
+                id: t.task_id.clone(),
+                percent: t.percent,
+                eta_seconds: t.eta_seconds,
+            }),
+            paused: self.paused,
+            queue_depth: self.queue_depth,
+            drives: self.drives.clone(),
+        }
+    }
+
+    /// The `heartbeat` message of SPEC §7.1.
+    pub fn to_heartbeat(&self, timestamp: String) -> ServerMessage {
+        ServerMessage::Heartbeat {
+            timestamp,
+            queue_depth: self.queue_depth,
+            current_task: self.running.first().map(|t| t.task_id.clone()),
+            paused: self.paused,
+        }
+    }
+
+    /// The drive with this id or device (`/dev/sr0` or `sr0`).
+    pub fn drive_mut(&mut self, id_or_device: &str) -> Option<&mut DriveStatus> {
+        self.drives
+            .iter_mut()
+            .find(|d| drive_matches(d, id_or_device))
+    }
+}
+
+/// Does `needle` name this drive (its id, its device, or the device without `/dev/`)?
+pub fn drive_matches(drive: &DriveStatus, needle: &str) -> bool {
+    drive.drive_id == needle
+        || drive.device == needle
+        || drive.device.strip_prefix("/dev/") == Some(needle)
+}
+
+/// A cheap, cloneable handle to the snapshot.
+#[derive(Debug, Clone)]
+pub struct StatusHandle {
+    tx: Arc<watch::Sender<StatusSnapshot>>,
+}
+
+impl StatusHandle {
+    /// A handle holding `initial`.
+    pub fn new(initial: StatusSnapshot) -> Self {
+        Self {
+            tx: Arc::new(watch::channel(initial).0),
+        }
+    }
+
+    /// A copy of the current snapshot.
+    pub fn get(&self) -> StatusSnapshot {
+        self.tx.borrow().clone()
+    }
+
+    /// Changes the snapshot in place and wakes watchers.
+    pub fn update(&self, change: impl FnOnce(&mut StatusSnapshot)) {
+        self.tx.send_modify(change);
+    }
+
+    /// A receiver that sees every later change.
+    pub fn watch(&self) -> watch::Receiver<StatusSnapshot> {
+        self.tx.subscribe()
+    }
+}

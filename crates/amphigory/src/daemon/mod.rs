@@ -1,0 +1,348 @@
+//! Putting the daemon together: open the queue, recover from a crash, set up the drives
+//! (real or simulated) and the runner, start the engine, and hand back a handle. `run`
+//! takes its shutdown signal as an argument so tests and the demo pass their own.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use amphigory_wire::drive::{DriveState, DriveStatus};
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::core::{DaemonEvent, EventBus, StatusHandle, StatusSnapshot};
+use crate::engine::results::now_rfc3339;
+use crate::engine::{DriveSlot, Engine, EngineCommand, EngineOptions};
+use crate::makemkv::runner::{MakemkvconCommand, Runner, RunnerConfig};
+use crate::queue::{Queue, QueueWatcher, RecoveryReport};
+use crate::servers::ws::{self, WsContext, WsServerConfig};
+use crate::sim::{Fault, SimRig};
+
+mod orphans;
+
+/// Simulated drives (`--simulate`).
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// One drive per disc: built-in names or transcript paths.
+    pub discs: Vec<String>,
+    /// Read rate, MB/s.
+    pub rate_mbps: f64,
+    /// Fault to inject once.
+    pub fault: Option<Fault>,
+}
+
+/// Everything the daemon needs to start.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// The shared queue directory.
+    pub tasks_dir: PathBuf,
+    /// The daemon's private state directory.
+    pub state_dir: PathBuf,
+    /// `$USER@shorthostname` unless configured.
+    pub daemon_id: String,
+    /// Simulated drives instead of real ones.
+    pub simulate: Option<SimOptions>,
+    /// makemkvcon to use with real drives.
+    pub makemkvcon: Option<PathBuf>,
+    /// Stall limit of a rip.
+    pub stall_timeout: Duration,
+    /// WebSocket server port (0 = any free port); `None` = no server (the demo).
+    pub ws_port: Option<u16>,
+    /// Heartbeat period of the WebSocket server.
+    pub heartbeat_interval: Duration,
+    /// Engine tunables.
+    pub engine: EngineOptions,
+}
+
+impl DaemonOptions {
+    /// Defaults for everything but the two directories.
+    pub fn new(tasks_dir: PathBuf, state_dir: PathBuf) -> Self {
+        Self {
+            tasks_dir,
+            state_dir,
+            daemon_id: default_daemon_id(),
+            simulate: None,
+            makemkvcon: None,
+            stall_timeout: Duration::from_secs(120),
+            ws_port: None,
+            heartbeat_interval: Duration::from_secs(10),
+            engine: EngineOptions::default(),
+        }
+    }
+}
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The queue directory is unusable.
+    #[error("task queue at {path}: {source}")]
+    Queue {
+        /// The directory.
+        path: PathBuf,
+        /// What failed.
+        source: crate::queue::QueueError,
+    },
+    /// The state directory is unusable.
+    #[error("state directory {path}: {source}")]
+    StateDir {
+        /// The directory.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The simulated drives could not be set up.
+    #[error("simulated drives: {0}")]
+    Sim(String),
+    /// A listener could not be opened.
+    #[error("{0}")]
+    Listen(String),
+}
+
+impl DaemonError {
+    /// Exit code per SPEC §2.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Sim(_) => crate::cli::EXIT_USAGE,
+            Self::Queue { .. } | Self::StateDir { .. } | Self::Listen(_) => 1,
+        }
+    }
+}
+
+/// A running daemon.
+pub struct DaemonHandle {
+    /// Its event bus.
+    pub bus: EventBus,
+    /// Its status snapshot.
+    pub status: StatusHandle,
+    /// Commands to its engine.
+    pub commands: mpsc::Sender<EngineCommand>,
+    /// Its queue.
+    pub queue: Arc<Queue>,
+    /// Addresses of the WebSocket server, when one runs.
+    pub ws_addrs: Vec<std::net::SocketAddr>,
+    tasks: TaskTracker,
+    _watcher: Option<QueueWatcher>,
+    _sim: Option<SimRig>,
+}
+
+impl DaemonHandle {
+    /// Waits until every component has stopped (after the shutdown token fired) and the
+    /// engine has drained its running tasks.
+    pub async fn wait(self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+}
+
+/// Starts the daemon; it runs until `shutdown` is cancelled.
+pub async fn start(
+    options: DaemonOptions,
+    shutdown: CancellationToken,
+) -> Result<DaemonHandle, DaemonError> {
+    create_private_dir(&options.state_dir)?;
+    let (queue, recovery) = open_queue(&options)?;
+    let (sim, command, drives) = drives_and_command(&options)?;
+    let runner = Arc::new(Runner::new(command, runner_config(&options, sim.as_ref())));
+    let bus = EventBus::new();
+    publish_recovered(&bus, &recovery);
+    let status = StatusHandle::new(initial_status(&options, &drives));
+    let tasks = TaskTracker::new();
+    let ws_addrs = start_ws_server(&options, &bus, &status, &tasks, &shutdown).await?;
+    let wake = Arc::new(Notify::new());
+    let watcher = match QueueWatcher::start(&options.tasks_dir, wake.clone()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(
+                "file-system notifications unavailable ({e}); relying on the 5 s rescan"
+            );
+            None
+        }
+    };
+    tracing::info!("task queue at {}", options.tasks_dir.display());
+    for d in &drives {
+        tracing::info!("drive {} at {}", d.drive_id, d.device);
+    }
+    let (engine, commands) = Engine::new(
+        queue.clone(),
+        runner,
+        drives,
+        bus.clone(),
+        status.clone(),
+        options.engine.clone(),
+        wake,
+    );
+    tasks.spawn(engine.run(shutdown));
+    Ok(DaemonHandle {
+        bus,
+        status,
+        commands,
+        queue,
+        ws_addrs,
+        tasks,
+        _watcher: watcher,
+        _sim: sim,
+    })
+}
+
+/// Opens the queue and recovers from whatever a previous life left behind, stopping any
+/// makemkvcon it orphaned before a drive is used again.
+fn open_queue(options: &DaemonOptions) -> Result<(Arc<Queue>, RecoveryReport), DaemonError> {
+    let queue_err = |source| DaemonError::Queue {
+        path: options.tasks_dir.clone(),
+        source,
+    };
+    let queue = Queue::open(&options.tasks_dir, &options.state_dir, &options.daemon_id)
+        .map_err(queue_err)?;
+    let report = queue.recover().map_err(queue_err)?;
+    report.log();
+    orphans::stop(&report.orphan_children);
+    Ok((Arc::new(queue), report))
+}
+
+/// Tasks recovery failed (`RETRIES_EXHAUSTED`) are news for everyone listening.
+fn publish_recovered(bus: &EventBus, report: &RecoveryReport) {
+    for rejected in &report.failed {
+        bus.publish(DaemonEvent::TaskFinished {
+            task_id: rejected.task_id.clone(),
+            task_type: rejected.task_type.clone(),
+            error: Some(rejected.error()),
+        });
+    }
+}
+
+async fn start_ws_server(
+    options: &DaemonOptions,
+    bus: &EventBus,
+    status: &StatusHandle,
+    tasks: &TaskTracker,
+    shutdown: &CancellationToken,
+) -> Result<Vec<std::net::SocketAddr>, DaemonError> {
+    let Some(port) = options.ws_port else {
+        return Ok(Vec::new());
+    };
+    let config = WsServerConfig {
+        port,
+        heartbeat_interval: options.heartbeat_interval,
+        ..WsServerConfig::default()
+    };
+    let listeners = ws::bind(config)
+        .await
+        .map_err(|e| DaemonError::Listen(e.to_string()))?;
+    let addrs = listeners.local_addrs();
+    for addr in &addrs {
+        tracing::info!("websocket listening on {addr}");
+    }
+    let ctx = WsContext {
+        bus: bus.clone(),
+        status: status.clone(),
+        config_changed: Arc::new(Notify::new()),
+    };
+    tasks.spawn(ws::run(listeners, ctx, shutdown.child_token()));
+    Ok(addrs)
+}
+
+/// Runs the daemon until `shutdown` is cancelled.
+pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> Result<(), DaemonError> {
+    let handle = start(options, shutdown).await?;
+    handle.wait().await;
+    tracing::info!("daemon stopped");
+    Ok(())
+}
+
+fn runner_config(options: &DaemonOptions, sim: Option<&SimRig>) -> RunnerConfig {
+    let config = RunnerConfig {
+        stall_timeout: options.stall_timeout,
+        ..RunnerConfig::default()
+    };
+    // Simulated rips write sparse files: the free-space check would demand real space.
+    match sim {
+        Some(rig) => rig.runner_config(config),
+        None => config,
+    }
+}
+
+/// Simulated drives with the simulated makemkvcon, or the real makemkvcon (drive
+/// detection arrives with the drive registry; until then no real drive is used and
+/// tasks wait in the queue).
+fn drives_and_command(
+    options: &DaemonOptions,
+) -> Result<(Option<SimRig>, MakemkvconCommand, Vec<DriveSlot>), DaemonError> {
+    if let Some(sim) = &options.simulate {
+        let rig = SimRig::create_temp(&sim.discs, sim.rate_mbps, sim.fault)
+            .map_err(|e| DaemonError::Sim(e.to_string()))?;
+        let drives = rig
+            .devices()
+            .into_iter()
+            .map(|device| DriveSlot {
+                drive_id: drive_id(&options.daemon_id, &device),
+                device,
+            })
+            .collect();
+        let command = rig.command();
+        return Ok((Some(rig), command, drives));
+    }
+    let program = options
+        .makemkvcon
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("makemkvcon"));
+    tracing::warn!("no drive detection yet: tasks wait in the queue until drives are known");
+    Ok((None, MakemkvconCommand::new(program), Vec::new()))
+}
+
+fn initial_status(options: &DaemonOptions, drives: &[DriveSlot]) -> StatusSnapshot {
+    StatusSnapshot {
+        daemon_id: options.daemon_id.clone(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        drives: drives
+            .iter()
+            .map(|d| DriveStatus {
+                drive_id: d.drive_id.clone(),
+                daemon_id: options.daemon_id.clone(),
+                device: d.device.clone(),
+                state: DriveState::DiscInserted,
+                disc_inserted_at: Some(now_rfc3339()),
+                last_updated: Some(now_rfc3339()),
+                ..DriveStatus::default()
+            })
+            .collect(),
+        ..StatusSnapshot::default()
+    }
+}
+
+/// `daemon_id + ":" + device name without /dev/` (SPEC §9.1).
+pub fn drive_id(daemon_id: &str, device: &str) -> String {
+    format!(
+        "{daemon_id}:{}",
+        device.strip_prefix("/dev/").unwrap_or(device)
+    )
+}
+
+/// `$USER@shorthostname`.
+pub fn default_daemon_id() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "amphigory".to_owned());
+    let host = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "localhost".to_owned());
+    let short = host.split('.').next().unwrap_or(&host).to_owned();
+    format!("{user}@{short}")
+}
+
+/// `~/.config/amphigory`, when there is a home directory.
+pub fn default_state_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|home| Path::new(&home).join(".config").join("amphigory"))
+}
+
+/// Creates a directory only this user can enter.
+fn create_private_dir(path: &Path) -> Result<(), DaemonError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|source| DaemonError::StateDir {
+            path: path.to_owned(),
+            source,
+        })
+}

@@ -1,0 +1,285 @@
+//! Running one claimed task on one drive: renew the lease while the runner works,
+//! publish progress, turn the outcome into a result file (or a requeue), and keep the
+//! status snapshot in step.
+
+use std::sync::{Arc, OnceLock};
+
+use amphigory_wire::drive::DriveState;
+use amphigory_wire::task::TaskType;
+use amphigory_wire::{ErrorCode, TaskError};
+use tokio_util::sync::CancellationToken;
+
+use super::results::{self, RipFacts, RunClock};
+use super::{DriveSlot, EngineContext, StopReason};
+use crate::core::DaemonEvent;
+use crate::core::status::RunningTask;
+use crate::makemkv::progress::ProgressUpdate;
+use crate::makemkv::runner::{ChildEvent, RipRequest, RunError, Runner, Source};
+use crate::queue::{Claim, TaskKind};
+
+/// A claimed task and the drive it runs on.
+pub(crate) struct Job {
+    pub(crate) claim: Arc<Claim>,
+    pub(crate) drive: DriveSlot,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) reason: Arc<OnceLock<StopReason>>,
+}
+
+/// What the run came to.
+enum Outcome {
+    /// Write this result.
+    Finished(Box<amphigory_wire::result::TaskResult>),
+    /// Put the task back in `queued/`.
+    Requeue(&'static str),
+}
+
+/// Runs the job to its end; never fails (every failure becomes a result).
+pub(crate) async fn run(ctx: EngineContext, job: Job) {
+    let task = job.claim.task().clone();
+    let task_type = task_type_of(&task.kind);
+    tracing::info!(task = %task.id, drive = %job.drive.drive_id, "starting {} task", task_type.as_str());
+    mark_started(&ctx, &job, &task_type);
+    let clock = RunClock::start();
+    let outcome = with_lease(&ctx, &job, execute(&ctx, &job, &clock)).await;
+    match outcome {
+        Outcome::Finished(result) => {
+            let error = result.error.clone();
+            if let Err(e) = ctx.queue.finish(&job.claim, &result) {
+                tracing::error!(task = %task.id, "cannot write the result: {e}");
+            }
+            match &error {
+                None => tracing::info!(task = %task.id, "task completed"),
+                Some(e) => {
+                    tracing::warn!(task = %task.id, code = %e.code, "task failed: {}", e.message)
+                }
+            }
+            ctx.bus.publish(DaemonEvent::TaskFinished {
+                task_id: task.id.clone(),
+                task_type,
+                error,
+            });
+        }
+        Outcome::Requeue(reason) => {
+            if let Err(e) = ctx.queue.requeue(&job.claim) {
+                tracing::error!(task = %task.id, "cannot requeue: {e}");
+            }
+            tracing::info!(task = %task.id, "task requeued: {reason}");
+            ctx.bus.publish(DaemonEvent::TaskRequeued {
+                task_id: task.id.clone(),
+                reason: reason.into(),
+            });
+        }
+    }
+    mark_stopped(&ctx, &job);
+}
+
+/// Runs `work` while renewing the claim's lease, so no other daemon takes it over.
+async fn with_lease(
+    ctx: &EngineContext,
+    job: &Job,
+    work: impl std::future::Future<Output = Outcome>,
+) -> Outcome {
+    let mut lease = tokio::time::interval(ctx.options.lease_interval);
+    lease.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            outcome = &mut work => return outcome,
+            _ = lease.tick() => {
+                if let Err(e) = ctx.queue.touch(&job.claim) {
+                    tracing::warn!(task = %job.claim.task().id, "cannot renew the lease: {e}");
+                }
+            }
+        }
+    }
+}
+
+async fn execute(ctx: &EngineContext, job: &Job, clock: &RunClock) -> Outcome {
+    let task = job.claim.task();
+    let source = Source::Device(job.drive.device.clone());
+    let on_progress = progress_publisher(ctx, &task.id);
+    let runner = task_runner(ctx, &job.claim);
+    match &task.kind {
+        TaskKind::Scan => match runner.scan(&source, &job.cancel, on_progress).await {
+            Ok(scan) => Outcome::Finished(Box::new(results::scan_success(&task.id, clock, &scan))),
+            Err(e) => failed(job, TaskType::Scan, clock, e),
+        },
+        TaskKind::Rip(spec) => {
+            let request = RipRequest {
+                source,
+                title: spec.track,
+                output_dir: spec.directory.clone(),
+                filename: spec.filename.clone(),
+                expected_size: spec.expected_size_bytes,
+                temp_dir: Some(spec.temp_dir(&task.id)),
+            };
+            ensure_movie_dir(&spec.directory);
+            match runner.rip(&request, &job.cancel, on_progress).await {
+                Ok(out) => {
+                    let facts = RipFacts {
+                        title: spec.track,
+                        output_path: &out.path,
+                        size_bytes: out.size_bytes,
+                        makemkv_name: out.makemkv_name.clone(),
+                        fingerprint: task.disc_fingerprint.clone(),
+                        scanned: None,
+                        expected_size_bytes: spec.expected_size_bytes,
+                        expected_duration: spec.expected_duration.clone(),
+                    };
+                    Outcome::Finished(Box::new(results::rip_success(&task.id, clock, &facts)))
+                }
+                Err(e) => failed(job, TaskType::Rip, clock, e),
+            }
+        }
+    }
+}
+
+/// Creates the per-title folder (`…/Movie (2004)/`) when its parent exists. A missing
+/// parent is left alone: it usually means an unmounted volume, which the runner reports
+/// as `OUTPUT_WRITE_FAILED` instead of filling the mount point.
+fn ensure_movie_dir(dir: &std::path::Path) {
+    if dir.is_dir() || !dir.parent().is_some_and(std::path::Path::is_dir) {
+        return;
+    }
+    if let Err(e) = std::fs::create_dir(dir) {
+        tracing::warn!("cannot create {}: {e}", dir.display());
+    }
+}
+
+/// The shared runner's command and limits, plus a hook recording the child's pid with
+/// the claim so a restarted daemon can stop an orphaned makemkvcon before using the drive.
+fn task_runner(ctx: &EngineContext, claim: &Arc<Claim>) -> Runner {
+    let (queue, claim) = (ctx.queue.clone(), claim.clone());
+    Runner::new(ctx.runner.command().clone(), ctx.runner.config().clone()).with_child_hook(
+        move |event| {
+            let pid = match event {
+                ChildEvent::Spawned { pid } => Some(pid),
+                ChildEvent::Reaped { .. } => None,
+            };
+            if let Err(e) = queue.record_child_pid(&claim, pid) {
+                tracing::warn!(task = %claim.task().id, "cannot record the makemkvcon pid: {e}");
+            }
+        },
+    )
+}
+
+/// Maps a runner error to a result, or to a requeue when the stop was a pause or a
+/// shutdown rather than a failure.
+fn failed(job: &Job, task_type: TaskType, clock: &RunClock, error: RunError) -> Outcome {
+    let task_id = &job.claim.task().id;
+    let task_error = match (&error, job.reason.get()) {
+        (RunError::Cancelled, Some(StopReason::PauseNow)) => return Outcome::Requeue("paused now"),
+        (RunError::Cancelled, Some(StopReason::Shutdown)) => {
+            return Outcome::Requeue("daemon shutting down");
+        }
+        (RunError::Cancelled, Some(StopReason::DiscEjected)) => TaskError::new(
+            ErrorCode::DiscEjected,
+            format!("Disc was ejected during {}", task_type.as_str()),
+            Some(format!(
+                "drive {} reported the disc gone",
+                job.drive.drive_id
+            )),
+        ),
+        (RunError::Cancelled, _) => {
+            TaskError::new(ErrorCode::TaskCancelled, "Cancelled by the user", None)
+        }
+        (other, _) => other.to_task_error(),
+    };
+    Outcome::Finished(Box::new(results::failure(
+        task_id, task_type, clock, task_error,
+    )))
+}
+
+/// A progress callback that publishes on the bus and updates the status snapshot.
+fn progress_publisher(
+    ctx: &EngineContext,
+    task_id: &str,
+) -> impl FnMut(ProgressUpdate) + Send + 'static {
+    let (bus, status, task_id) = (ctx.bus.clone(), ctx.status.clone(), task_id.to_owned());
+    move |p: ProgressUpdate| {
+        status.update(|s| {
+            if let Some(t) = s.running.iter_mut().find(|t| t.task_id == task_id) {
+                t.percent = p.percent;
+                t.eta_seconds = p.eta_seconds;
+                t.current_size_bytes = p.current_size_bytes;
+                t.speed = p.speed.clone();
+            }
+            if let Some(d) = s
+                .drives
+                .iter_mut()
+                .find(|d| d.rip_task_id.as_deref() == Some(&task_id))
+            {
+                d.rip_progress = Some(p.percent);
+            }
+        });
+        bus.publish(DaemonEvent::TaskProgress {
+            task_id: task_id.clone(),
+            percent: p.percent,
+            eta_seconds: p.eta_seconds,
+            current_size_bytes: p.current_size_bytes,
+            speed: p.speed,
+        });
+    }
+}
+
+fn task_type_of(kind: &TaskKind) -> TaskType {
+    match kind {
+        TaskKind::Scan => TaskType::Scan,
+        TaskKind::Rip(_) => TaskType::Rip,
+    }
+}
+
+fn mark_started(ctx: &EngineContext, job: &Job, task_type: &TaskType) {
+    let task = job.claim.task();
+    ctx.status.update(|s| {
+        s.running.push(RunningTask {
+            task_id: task.id.clone(),
+            task_type: task_type.clone(),
+            drive_id: job.drive.drive_id.clone(),
+            percent: 0,
+            eta_seconds: None,
+            current_size_bytes: None,
+            speed: None,
+        });
+        if let Some(d) = s.drive_mut(&job.drive.drive_id) {
+            d.last_updated = Some(results::now_rfc3339());
+            d.waiting_since = None;
+            match &task.kind {
+                TaskKind::Scan => {
+                    d.state = DriveState::Scanning;
+                    d.scan_task_id = Some(task.id.clone());
+                }
+                TaskKind::Rip(spec) => {
+                    d.state = DriveState::Ripping;
+                    d.rip_task_id = Some(task.id.clone());
+                    d.rip_track_number = Some(spec.track);
+                    d.rip_progress = Some(0);
+                }
+            }
+        }
+    });
+    ctx.bus.publish(DaemonEvent::TaskStarted {
+        task_id: task.id.clone(),
+        task_type: task_type.clone(),
+        drive_id: job.drive.drive_id.clone(),
+    });
+}
+
+fn mark_stopped(ctx: &EngineContext, job: &Job) {
+    let task_id = &job.claim.task().id;
+    ctx.status.update(|s| {
+        s.running.retain(|t| &t.task_id != task_id);
+        if let Some(d) = s.drive_mut(&job.drive.drive_id) {
+            d.state = if d.scan_result.is_some() {
+                DriveState::Scanned
+            } else {
+                DriveState::DiscInserted
+            };
+            d.rip_task_id = None;
+            d.rip_track_number = None;
+            d.rip_progress = None;
+            d.last_updated = Some(results::now_rfc3339());
+            d.waiting_since = d.last_updated.clone();
+        }
+    });
+}

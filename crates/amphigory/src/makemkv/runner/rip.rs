@@ -1,0 +1,435 @@
+//! Ripping one title (SPEC §6.1): checks before the run, the hidden temp directory, and
+//! moving MakeMKV's file to the requested name.
+//!
+//! Rules:
+//! - The output directory must exist and be writable (`OUTPUT_WRITE_FAILED` otherwise;
+//!   the runner does not create it, so a missing mount is never mistaken for an empty
+//!   folder).
+//! - **No clobbering**: if the requested file already exists the rip fails at once with
+//!   `OUTPUT_WRITE_FAILED` (before an hour of ripping, not after), and the final move
+//!   refuses to replace a file that appeared meanwhile (hard link + unlink, which fails
+//!   on an existing name; plain rename after a check where hard links are unsupported).
+//! - With an expected size and [`RunnerConfig::free_space_margin`](super::RunnerConfig),
+//!   the volume must have that much free (`statvfs`) before anything starts.
+//! - MakeMKV writes into `<output>/.amphigory-rip-<daemon pid>-<random>/`; an `mkv` run
+//!   prints no `TINFO`, so its file is the single `.mkv` found there. The directory is
+//!   removed on every path (success, failure, cancel, and on drop as a backstop).
+
+use std::ffi::OsString;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use amphigory_wire::ErrorCode;
+use tokio_util::sync::CancellationToken;
+
+use super::attempt::{self, AttemptEnd, AttemptEvent};
+use super::{OPEN_ATTEMPTS, Reporter, RunError, Runner, Source, unreadable};
+use crate::makemkv::progress::{ProgressKind, ProgressUpdate};
+
+/// Name prefix of the runner's temp directories inside an output directory.
+pub const TEMP_DIR_PREFIX: &str = ".amphigory-rip-";
+
+/// One title to rip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RipRequest {
+    /// The disc.
+    pub source: Source,
+    /// `TINFO` title index (from a scan with the same `--minlength`).
+    pub title: u32,
+    /// Existing directory for the result.
+    pub output_dir: PathBuf,
+    /// File name of the result (no `/`).
+    pub filename: String,
+    /// Expected size in bytes, from the scan: free-space check, size and speed estimates.
+    pub expected_size: Option<u64>,
+    /// Hidden directory (inside `output_dir`) to rip into before the rename. Named per task
+    /// by the engine (`queue::rip_temp_dir`) so any daemon's crash recovery can find and
+    /// remove it; `None` makes a fresh uniquely named one.
+    pub temp_dir: Option<PathBuf>,
+}
+
+/// A finished rip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RipOutput {
+    /// Where the file is now (`output_dir/filename`).
+    pub path: PathBuf,
+    /// Its size.
+    pub size_bytes: u64,
+    /// The name MakeMKV gave it (`title_t00.mkv`); always known after a rip.
+    pub makemkv_name: Option<String>,
+}
+
+/// How an attempt ended, for the retry loop.
+enum Verdict {
+    Saved,
+    RetryOpen,
+    Fail(RunError),
+}
+
+/// A rip attempt that did not fail.
+enum Tried {
+    Saved(RipOutput),
+    /// MSG 5010; the detail of this attempt.
+    RetryOpen(String),
+}
+
+impl Runner {
+    /// Rips `request.title` to `request.output_dir/request.filename`. Progress goes to
+    /// `on_progress` (0 % first, 100 % on success, at most every 250 ms between).
+    pub async fn rip(
+        &self,
+        request: &RipRequest,
+        cancel: &CancellationToken,
+        on_progress: impl FnMut(ProgressUpdate) + Send,
+    ) -> Result<RipOutput, RunError> {
+        let destination = check_destination(request)?;
+        if let (Some(size), Some(margin)) = (request.expected_size, self.config.free_space_margin) {
+            check_free_space(&request.output_dir, size.saturating_add(margin))?;
+        }
+        let mut reporter = Reporter::new(ProgressKind::Rip, request.expected_size, on_progress);
+        let mut failures = Vec::new();
+        for attempt in 1..=OPEN_ATTEMPTS {
+            if attempt > 1 {
+                self.backoff(cancel).await?;
+            }
+            let temp = create_temp_dir(&request.output_dir, request.temp_dir.as_deref())?;
+            let tried = self
+                .rip_into(&temp, request, &destination, cancel, &mut reporter)
+                .await;
+            drop(temp);
+            match tried? {
+                Tried::Saved(output) => {
+                    reporter.complete();
+                    return Ok(output);
+                }
+                Tried::RetryOpen(detail) => {
+                    tracing::info!(source = %request.source, attempt, "MakeMKV could not open the disc");
+                    failures.push(detail);
+                }
+            }
+        }
+        Err(unreadable(&failures))
+    }
+
+    /// One `mkv` run into `temp`, and on success the move to `destination`.
+    async fn rip_into<F: FnMut(ProgressUpdate) + Send>(
+        &self,
+        temp: &RipTemp,
+        request: &RipRequest,
+        destination: &Path,
+        cancel: &CancellationToken,
+        reporter: &mut Reporter<F>,
+    ) -> Result<Tried, RunError> {
+        let args = self.args(&[
+            "mkv".into(),
+            request.source.to_string().into(),
+            request.title.to_string().into(),
+            temp.path().as_os_str().to_owned(),
+        ]);
+        let limit = self.config.rip_limit;
+        let end = attempt::run(self, args, &request.source, cancel, limit, &mut |event| {
+            if let AttemptEvent::Tick(_) = event {
+                reporter.set_file_size(find_mkv(temp.path()).ok().map(|(_, size)| size));
+            }
+            reporter.handle(&event);
+        })
+        .await?;
+        match verdict(&end) {
+            Verdict::Saved => place_output(temp.path(), destination, &end).map(Tried::Saved),
+            Verdict::RetryOpen => Ok(Tried::RetryOpen(end.detail())),
+            Verdict::Fail(error) => Err(error),
+        }
+    }
+}
+
+/// Success needs exit 0, `MSG:5036` with ≥ 1 saved and no failure message (SPEC §6.6).
+fn verdict(end: &AttemptEnd) -> Verdict {
+    if let Some(error) = end.common_failure("rip") {
+        return Verdict::Fail(error);
+    }
+    let m = &end.monitor;
+    if m.open_failed && m.copy_complete.is_none() {
+        return match end.no_disc_failure() {
+            Some(error) => Verdict::Fail(error),
+            None => Verdict::RetryOpen,
+        };
+    }
+    if !end.exited_ok() {
+        return Verdict::Fail(end.exit_failure());
+    }
+    let message = if m.save_failed || m.copy_partial {
+        "MakeMKV failed to save the title"
+    } else {
+        match m.copy_complete {
+            Some(saved) if saved >= 1 => return Verdict::Saved,
+            Some(_) => "MakeMKV saved no title",
+            None => "MakeMKV stopped without reporting a result",
+        }
+    };
+    Verdict::Fail(RunError::failed(
+        ErrorCode::MakemkvFailed,
+        message,
+        Some(end.detail()),
+    ))
+}
+
+fn write_failed(message: String, detail: Option<String>) -> RunError {
+    RunError::failed(ErrorCode::OutputWriteFailed, message, detail)
+}
+
+/// The final path, after checking the name, the directory and that nothing is there.
+fn check_destination(request: &RipRequest) -> Result<PathBuf, RunError> {
+    let name = request.filename.as_str();
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
+        return Err(RunError::failed(
+            ErrorCode::InvalidTask,
+            format!("Invalid output file name {name:?}"),
+            None,
+        ));
+    }
+    let dir = &request.output_dir;
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(write_failed(
+                format!("{} is not a directory", dir.display()),
+                None,
+            ));
+        }
+        Err(e) => {
+            return Err(write_failed(
+                format!("Output directory {} is not available", dir.display()),
+                Some(e.to_string()),
+            ));
+        }
+    }
+    let destination = dir.join(name);
+    if destination.symlink_metadata().is_ok() {
+        return Err(write_failed(
+            format!(
+                "{} already exists; not overwriting it",
+                destination.display()
+            ),
+            None,
+        ));
+    }
+    Ok(destination)
+}
+
+/// `OUTPUT_WRITE_FAILED` unless `needed` bytes are free on `dir`'s volume.
+fn check_free_space(dir: &Path, needed: u64) -> Result<(), RunError> {
+    let stat = nix::sys::statvfs::statvfs(dir).map_err(|e| {
+        write_failed(
+            format!("Cannot check free space in {}", dir.display()),
+            Some(e.to_string()),
+        )
+    })?;
+    // The field types differ between platforms (u32 on macOS, u64 on Linux).
+    #[allow(clippy::useless_conversion)]
+    let available =
+        u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size()));
+    if available >= needed {
+        return Ok(());
+    }
+    Err(write_failed(
+        format!(
+            "Not enough free space in {}: {:.1} GB free, {:.1} GB needed",
+            dir.display(),
+            available as f64 / 1e9,
+            needed as f64 / 1e9
+        ),
+        Some(format!(
+            "available {available} bytes, needed {needed} bytes (expected size + margin)"
+        )),
+    ))
+}
+
+/// The temp directory of one attempt; removed when dropped, on every path.
+struct RipTemp(PathBuf);
+
+impl RipTemp {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for RipTemp {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            if e.kind() != io::ErrorKind::NotFound {
+                tracing::warn!("cannot remove the temp directory {}: {e}", self.0.display());
+            }
+        }
+    }
+}
+
+fn create_temp_dir(output_dir: &Path, named: Option<&Path>) -> Result<RipTemp, RunError> {
+    let cannot_write = |e: io::Error| {
+        write_failed(
+            format!(
+                "Cannot write to the output directory {}",
+                output_dir.display()
+            ),
+            Some(e.to_string()),
+        )
+    };
+    let Some(path) = named else {
+        let temp = tempfile::Builder::new()
+            .prefix(&format!("{TEMP_DIR_PREFIX}{}-", std::process::id()))
+            .tempdir_in(output_dir)
+            .map_err(cannot_write)?;
+        return Ok(RipTemp(temp.keep()));
+    };
+    // A leftover from an interrupted run of the same task: never rip on top of it.
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+        std::fs::remove_dir_all(path).map_err(cannot_write)?;
+    }
+    std::fs::create_dir(path).map_err(cannot_write)?;
+    Ok(RipTemp(path.to_owned()))
+}
+
+/// The single `.mkv` MakeMKV wrote into `dir`, with its size.
+fn find_mkv(dir: &Path) -> io::Result<(PathBuf, u64)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let is_mkv = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("mkv"));
+        if is_mkv && entry.file_type()?.is_file() {
+            found.push((path, entry.metadata()?.len()));
+        }
+    }
+    match found.len() {
+        1 => found.pop().ok_or_else(|| io::Error::other("unreachable")),
+        0 => Err(io::Error::new(io::ErrorKind::NotFound, "no .mkv file")),
+        n => Err(io::Error::other(format!("{n} .mkv files"))),
+    }
+}
+
+/// Moves MakeMKV's file to `destination` without replacing anything there.
+fn place_output(temp: &Path, destination: &Path, end: &AttemptEnd) -> Result<RipOutput, RunError> {
+    let failed = |message: &str, e: io::Error| {
+        RunError::failed(
+            ErrorCode::MakemkvFailed,
+            message,
+            Some(format!("{e}\n{}", end.detail())),
+        )
+    };
+    let (file, size) = find_mkv(temp)
+        .map_err(|e| failed("MakeMKV reported success but its output file is missing", e))?;
+    if size == 0 {
+        return Err(failed(
+            "MakeMKV wrote an empty file",
+            io::Error::other(file.display().to_string()),
+        ));
+    }
+    let makemkv_name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+    move_no_clobber(&file, destination).map_err(|e| {
+        let message = if e.kind() == io::ErrorKind::AlreadyExists {
+            format!(
+                "{} appeared during the rip; not overwriting it",
+                destination.display()
+            )
+        } else {
+            format!("Cannot move the rip to {}", destination.display())
+        };
+        write_failed(message, Some(e.to_string()))
+    })?;
+    Ok(RipOutput {
+        path: destination.to_owned(),
+        size_bytes: size,
+        makemkv_name,
+    })
+}
+
+/// Hard link + unlink (atomic, fails on an existing name); where the file system has no
+/// hard links, a rename after a check.
+fn move_no_clobber(from: &Path, to: &Path) -> io::Result<()> {
+    match std::fs::hard_link(from, to) {
+        Ok(()) => std::fs::remove_file(from),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
+        Err(link_error) => {
+            if to.symlink_metadata().is_ok() {
+                return Err(io::Error::new(io::ErrorKind::AlreadyExists, link_error));
+            }
+            std::fs::rename(from, to)
+        }
+    }
+}
+
+/// Removes the runner's temp directories in `output_dir` left by daemons that are gone
+/// (a crash mid-rip): those whose embedded pid is not a running process. Call at start-up.
+/// Returns what was removed.
+pub fn remove_abandoned_temp_dirs(output_dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    for entry in std::fs::read_dir(output_dir)? {
+        let entry = entry?;
+        let name: OsString = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TEMP_DIR_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid_alive(pid) || !entry.file_type()?.is_dir() {
+            continue;
+        }
+        std::fs::remove_dir_all(entry.path())?;
+        removed.push(entry.path());
+    }
+    Ok(removed)
+}
+
+fn pid_alive(pid: i32) -> bool {
+    let pid = nix::unistd::Pid::from_raw(pid);
+    !matches!(
+        nix::sys::signal::kill(pid, None),
+        Err(nix::errno::Errno::ESRCH)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_clobber_move_refuses_an_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.mkv"), dir.path().join("b.mkv"));
+        std::fs::write(&a, b"new").unwrap();
+        std::fs::write(&b, b"old").unwrap();
+        let err = move_no_clobber(&a, &b).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&b).unwrap(), b"old");
+        std::fs::remove_file(&b).unwrap();
+        move_no_clobber(&a, &b).unwrap();
+        assert!(!a.exists());
+        assert_eq!(std::fs::read(&b).unwrap(), b"new");
+    }
+
+    #[test]
+    fn abandoned_temp_dirs_of_dead_daemons_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let mine = dir
+            .path()
+            .join(format!("{TEMP_DIR_PREFIX}{}-abc", std::process::id()));
+        // Pid 0x7fff_fff0 is beyond any pid_max, so never alive.
+        let dead = dir
+            .path()
+            .join(format!("{TEMP_DIR_PREFIX}{}-xyz", 0x7fff_fff0));
+        let other = dir.path().join(".something-else");
+        for d in [&mine, &dead, &other] {
+            std::fs::create_dir(d).unwrap();
+        }
+        std::fs::write(dead.join("title_t00.mkv"), b"x").unwrap();
+        assert_eq!(
+            remove_abandoned_temp_dirs(dir.path()).unwrap(),
+            vec![dead.clone()]
+        );
+        assert!(mine.exists() && other.exists() && !dead.exists());
+    }
+}

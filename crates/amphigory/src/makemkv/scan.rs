@@ -1,0 +1,775 @@
+//! Scan assembler (SPEC §6.3, §6.5): robot-mode records of a `makemkvcon -r info` run →
+//! a [`ScanResult`], or a [`ScanFailure`] carrying the wire error code.
+//!
+//! Pure and incremental: the runner pushes records as the child prints them and asks
+//! [`ScanAssembler::drives`] and [`ScanAssembler::failure_kind`] along the way; saved
+//! transcripts go through [`parse_scan`]. Streams are keyed by (title, stream index) —
+//! MakeMKV does not promise attribute order — and only the attributes the result needs
+//! are copied out of the borrowed lines.
+//!
+//! Success rule: titles were listed, no failure message was seen, and either `MSG:5011`
+//! (operation complete) and `TCOUNT` > 0 appeared — SPEC §6.6, what every live run must
+//! meet — or the transcript holds no `MSG` line at all: trimmed captures (TheDiscDb's
+//! start at `TCOUNT`) carry titles but none of the run's messages.
+
+use std::collections::VecDeque;
+
+use amphigory_wire::scan::{AudioStream, DiscType, ScanResult, SubtitleStream, Track};
+use amphigory_wire::{ErrorCode, TaskError};
+
+use super::classify;
+use super::messages::{self, Meaning, code};
+use super::robot::{
+    Attribute, AttributeKey, DriveLine, Message, RobotLine, attribute_key, find_either, parse_line,
+};
+
+/// How many `MSG` texts are kept for an error's `detail`.
+pub const RECENT_MESSAGES: usize = 10;
+
+/// `CINFO:1` codes.
+const DVD_CODE: u32 = 6206;
+const BLURAY_CODE: u32 = 6209;
+/// `SINFO` attribute 1 codes.
+const VIDEO: u32 = 6201;
+const AUDIO: u32 = 6202;
+const SUBTITLES: u32 = 6203;
+/// `SINFO` attribute 22 bits (SPEC §6.6).
+const FLAG_COMMENTARY: u32 = 1;
+const FLAG_DERIVED: u32 = 2048;
+const FLAG_FORCED: u32 = 4096;
+/// `DRV` state of an empty slot.
+const NO_DRIVE: u32 = 256;
+/// `DRV` state of a drive holding a readable disc.
+const DISC_INSERTED: u32 = 2;
+/// Narrowest video that makes a Blu-ray a UHD disc.
+const UHD_WIDTH: u32 = 3840;
+
+/// One `DRV` line: what `disc:<index>` means on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drive {
+    /// Slot index, the `N` of `disc:N`.
+    pub index: u32,
+    /// 256 no drive, 0 empty, 1 tray open, 2 disc inserted, 3 loading, 257 unmounting.
+    pub state: u32,
+    /// What the disc holds: bit 1 DVD, 4 Blu-ray, 8 AACS, 16 BD+.
+    pub flags: u32,
+    /// Drive model.
+    pub drive_name: String,
+    /// Disc volume name (`***` in scrubbed logs).
+    pub disc_name: String,
+    /// OS device (`/dev/sr0`, `/dev/rdisk4`, `E:`).
+    pub device: String,
+}
+
+impl Drive {
+    /// A drive exists in this slot.
+    pub fn is_present(&self) -> bool {
+        self.state != NO_DRIVE
+    }
+
+    /// The drive holds a disc MakeMKV can open now.
+    pub fn has_disc(&self) -> bool {
+        self.state == DISC_INSERTED
+    }
+
+    fn from_line(d: &DriveLine<'_>) -> Self {
+        Self {
+            index: d.index,
+            state: d.state,
+            flags: d.flags,
+            drive_name: d.drive_name.to_string(),
+            disc_name: d.disc_name.to_string(),
+            device: d.device.to_string(),
+        }
+    }
+}
+
+/// One `MSG` line kept for error details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentMessage {
+    /// Message code.
+    pub code: u32,
+    /// Localised text.
+    pub text: String,
+}
+
+/// Why a scan failed, finer than the wire code so the runner can decide what to do
+/// (only [`ScanFailureKind::OpenFailed`] is worth a retry). Variants are ordered by how well
+/// they explain a transcript: when several appear, the first in this order is reported —
+/// licensing blocks everything, a missing drive explains a failed open, and so on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ScanFailureKind {
+    /// 5021 / 5055: version too old, key or shareware period expired.
+    Refused,
+    /// 5042, or every `DRV` slot empty: MakeMKV sees no drive at all.
+    NoDrives,
+    /// 3031: the drive's region protection.
+    RegionLocked,
+    /// A read error reported the medium gone.
+    DiscEjected,
+    /// A yes/no question robot mode cannot answer (5038, 5053).
+    UnanswerableQuestion,
+    /// Another message `messages::meaning` calls fatal.
+    Fatal,
+    /// 5010: the disc could not be opened; retry once with backoff (drive spinning up).
+    OpenFailed,
+    /// `TCOUNT:0`: the disc opened but holds no title over the minimum length.
+    NoTitles,
+    /// No title listing and no failure message (e.g. no source given: usage help).
+    NoListing,
+    /// Titles were listed but the run stopped before `MSG:5011`.
+    Incomplete,
+}
+
+impl ScanFailureKind {
+    /// Code and message of a failure no `MSG` names with a message of its own.
+    fn own(self) -> (Self, ErrorCode, &'static str) {
+        use ErrorCode as E;
+        let (code, message) = match self {
+            Self::OpenFailed => (E::DiscUnreadable, "MakeMKV could not open the disc"),
+            Self::DiscEjected => (E::DiscEjected, "Disc was ejected during the scan"),
+            Self::NoDrives => (E::DiscUnreadable, "MakeMKV cannot see any optical drive"),
+            Self::NoTitles => (E::MakemkvFailed, "MakeMKV found no titles on the disc"),
+            Self::Incomplete => (
+                E::MakemkvFailed,
+                "MakeMKV stopped before finishing the scan",
+            ),
+            _ => (E::MakemkvFailed, "MakeMKV printed no title listing"),
+        };
+        (self, code, message)
+    }
+}
+
+/// A failed scan: the wire error of SPEC §5 plus its [`ScanFailureKind`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ScanFailure {
+    /// What went wrong, for the runner's retry decision.
+    pub kind: ScanFailureKind,
+    /// Wire error code.
+    pub code: ErrorCode,
+    /// One sentence for a person.
+    pub message: String,
+    /// The last MakeMKV messages, for a developer.
+    pub detail: Option<String>,
+}
+
+impl From<ScanFailure> for TaskError {
+    fn from(f: ScanFailure) -> Self {
+        TaskError::new(f.code, f.message, f.detail)
+    }
+}
+
+/// A failure decided by a message: kind, wire code, message for a person.
+type Pending = (ScanFailureKind, ErrorCode, &'static str);
+
+#[derive(Debug, Default)]
+struct StreamDraft {
+    /// (title, stream index).
+    key: (u32, u32),
+    kind: u32,
+    language: Option<String>,
+    language_name: Option<String>,
+    codec_id: Option<String>,
+    codec_short: Option<String>,
+    codec_long: Option<String>,
+    channels: Option<u32>,
+    description: Option<String>,
+    video_size: Option<String>,
+    flags: u32,
+}
+
+#[derive(Debug, Default)]
+struct TitleDraft {
+    number: u32,
+    name: Option<String>,
+    chapters: Option<u32>,
+    duration: Option<String>,
+    size_bytes: Option<u64>,
+    source_file: Option<String>,
+    segment_map: Option<String>,
+    makemkv_name: Option<String>,
+}
+
+/// Builds a scan result from robot-mode records pushed one at a time.
+#[derive(Debug, Default)]
+pub struct ScanAssembler {
+    disc_type_code: Option<u32>,
+    disc_name: Option<String>,
+    volume_name: Option<String>,
+    title_count: Option<u32>,
+    /// Sorted by title number.
+    titles: Vec<TitleDraft>,
+    /// Every title's streams in one vector (fewer allocations), sorted by key.
+    streams: Vec<StreamDraft>,
+    drives: Vec<Drive>,
+    recent: VecDeque<RecentMessage>,
+    saw_message: bool,
+    completed: bool,
+    pending: Option<Pending>,
+}
+
+impl ScanAssembler {
+    /// An empty assembler.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes one record; kinds and attributes a scan does not use are ignored.
+    pub fn push(&mut self, line: &RobotLine<'_>) {
+        match line {
+            RobotLine::Message(m) => self.push_message(m),
+            RobotLine::Drive(d) => self.push_drive(d),
+            RobotLine::TitleCount(n) => self.title_count = Some(*n),
+            RobotLine::DiscInfo(a) => self.push_disc_info(a),
+            RobotLine::TitleInfo { title, attr } => {
+                if let Some(t) = self.title(*title) {
+                    push_title_info(t, attr);
+                }
+            }
+            RobotLine::StreamInfo {
+                title,
+                stream,
+                attr,
+            } => {
+                // A title known only from its streams is still a title.
+                self.title(*title);
+                let key = (*title, *stream);
+                if let Some(s) = slot(&mut self.streams, key, |s| s.key, stream_draft) {
+                    push_stream_info(s, attr);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Parses one line of text and pushes it when it is a robot-mode record.
+    pub fn push_line(&mut self, line: &str) {
+        if self.is_ignorable(line) {
+            return;
+        }
+        if let Some(record) = parse_line(line) {
+            self.push(&record);
+        }
+    }
+
+    /// An attribute the result does not use, on the title or stream being built: pushing
+    /// it would change nothing. Half the lines of a big scan are such, and skipping their
+    /// full parse nearly doubles throughput.
+    fn is_ignorable(&self, line: &str) -> bool {
+        match attribute_key(line) {
+            Some(AttributeKey::Title { title, id }) => {
+                !title_attribute_used(id) && self.titles.last().is_some_and(|t| t.number == title)
+            }
+            Some(AttributeKey::Stream { title, stream, id }) => {
+                !stream_attribute_used(id)
+                    && self
+                        .streams
+                        .last()
+                        .is_some_and(|s| s.key == (title, stream))
+            }
+            None => false,
+        }
+    }
+
+    /// The drives MakeMKV listed, by slot index.
+    pub fn drives(&self) -> &[Drive] {
+        &self.drives
+    }
+
+    /// The last [`RECENT_MESSAGES`] messages, oldest first.
+    pub fn recent_messages(&self) -> impl Iterator<Item = &RecentMessage> + '_ {
+        self.recent.iter()
+    }
+
+    /// The recent messages as one `detail` string (`[code] text` per line), if any.
+    pub fn recent_detail(&self) -> Option<String> {
+        let lines: Vec<String> = self
+            .recent
+            .iter()
+            .map(|m| format!("[{}] {}", m.code, m.text))
+            .collect();
+        (!lines.is_empty()).then(|| lines.join("\n"))
+    }
+
+    /// `TCOUNT`, once seen.
+    pub fn title_count(&self) -> Option<u32> {
+        self.title_count
+    }
+
+    /// The failure a message has already decided, if any: the runner may stop the child.
+    /// [`ScanAssembler::finish`] may still refine it (a failed open with no drive listed
+    /// is [`ScanFailureKind::NoDrives`]).
+    pub fn failure_kind(&self) -> Option<ScanFailureKind> {
+        self.pending.map(|(kind, ..)| kind)
+    }
+
+    /// The scan result, or why there is none (see the module docs for the rule).
+    pub fn finish(mut self) -> Result<ScanResult, ScanFailure> {
+        if let Some(failure) = self.failure() {
+            return Err(failure);
+        }
+        let disc_type = self.disc_type();
+        let disc_name = self.disc_name.take().or(self.volume_name.take());
+        let mut streams = std::mem::take(&mut self.streams).into_iter().peekable();
+        let mut tracks: Vec<Track> = std::mem::take(&mut self.titles)
+            .into_iter()
+            .map(|t| {
+                let number = t.number;
+                let own = std::iter::from_fn(|| streams.next_if(|s| s.key.0 == number));
+                build_track(t, own)
+            })
+            .collect();
+        classify::classify(&mut tracks);
+        Ok(ScanResult {
+            disc_name,
+            disc_type,
+            fingerprint: None,
+            tracks,
+        })
+    }
+
+    fn failure(&self) -> Option<ScanFailure> {
+        use ScanFailureKind as K;
+        let no_drive = !self.drives.is_empty() && !self.drives.iter().any(Drive::is_present);
+        let (kind, code, message) = match self.pending {
+            Some((K::OpenFailed, ..)) if no_drive => K::NoDrives.own(),
+            Some(pending) => pending,
+            None if self.titles.is_empty() && self.title_count == Some(0) => K::NoTitles.own(),
+            None if self.titles.is_empty() => K::NoListing.own(),
+            None if self.saw_message
+                && !(self.completed && self.title_count.is_some_and(|n| n > 0)) =>
+            {
+                K::Incomplete.own()
+            }
+            None => return None,
+        };
+        Some(ScanFailure {
+            kind,
+            code,
+            message: message.to_owned(),
+            detail: self.recent_detail(),
+        })
+    }
+
+    fn title(&mut self, number: u32) -> Option<&mut TitleDraft> {
+        slot(
+            &mut self.titles,
+            number,
+            |t| t.number,
+            |number| TitleDraft {
+                number,
+                ..TitleDraft::default()
+            },
+        )
+    }
+
+    fn push_message(&mut self, m: &Message<'_>) {
+        self.saw_message = true;
+        if self.recent.len() == RECENT_MESSAGES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(RecentMessage {
+            code: m.code,
+            text: m.text.to_string(),
+        });
+        let found = match messages::meaning(m) {
+            Meaning::OperationComplete => {
+                self.completed = true;
+                return;
+            }
+            Meaning::OpenFailed => ScanFailureKind::OpenFailed.own(),
+            Meaning::MediumRemoved => ScanFailureKind::DiscEjected.own(),
+            Meaning::Fatal { code, message } => (fatal_kind(m.code), code, message),
+            Meaning::UnanswerableQuestion { code, message } => {
+                (ScanFailureKind::UnanswerableQuestion, code, message)
+            }
+            _ => return,
+        };
+        if self.pending.is_none_or(|(kind, ..)| found.0 < kind) {
+            self.pending = Some(found);
+        }
+    }
+
+    fn push_drive(&mut self, d: &DriveLine<'_>) {
+        let drive = Drive::from_line(d);
+        match self.drives.iter_mut().find(|x| x.index == d.index) {
+            Some(slot) => *slot = drive,
+            None => {
+                self.drives.push(drive);
+                self.drives.sort_by_key(|x| x.index);
+            }
+        }
+    }
+
+    fn push_disc_info(&mut self, a: &Attribute<'_>) {
+        match a.id {
+            1 => self.disc_type_code = Some(a.code),
+            2 => self.disc_name = non_empty(a),
+            32 => self.volume_name = non_empty(a),
+            _ => {}
+        }
+    }
+
+    fn disc_type(&self) -> DiscType {
+        let uhd = self.streams.iter().any(|s| {
+            s.kind == VIDEO
+                && s.video_size
+                    .as_deref()
+                    .and_then(video_width)
+                    .is_some_and(|w| w >= UHD_WIDTH)
+        });
+        match self.disc_type_code {
+            _ if uhd => DiscType::Uhd,
+            Some(DVD_CODE) => DiscType::Dvd,
+            Some(BLURAY_CODE) => DiscType::Bluray,
+            _ => DiscType::Unknown,
+        }
+    }
+}
+
+/// The kind of a message `meaning` called fatal; the codes come from its table.
+fn fatal_kind(msg_code: u32) -> ScanFailureKind {
+    match msg_code {
+        code::VERSION_TOO_OLD | code::SHAREWARE_EXPIRED => ScanFailureKind::Refused,
+        code::NO_DRIVES => ScanFailureKind::NoDrives,
+        code::REGION_LOCK => ScanFailureKind::RegionLocked,
+        _ => ScanFailureKind::Fatal,
+    }
+}
+
+/// The entry for `key` in `items` (kept sorted by key), created when missing. Records
+/// arrive grouped by title and stream, so the last entry is nearly always the one.
+fn slot<T, K: Ord + Copy>(
+    items: &mut Vec<T>,
+    key: K,
+    key_of: impl Fn(&T) -> K,
+    make: impl FnOnce(K) -> T,
+) -> Option<&mut T> {
+    let at = match items.last() {
+        Some(last) if key_of(last) == key => items.len().checked_sub(1)?,
+        _ => match items.binary_search_by_key(&key, &key_of) {
+            Ok(i) => i,
+            Err(i) => {
+                items.insert(i, make(key));
+                i
+            }
+        },
+    };
+    items.get_mut(at)
+}
+
+fn stream_draft(key: (u32, u32)) -> StreamDraft {
+    StreamDraft {
+        key,
+        ..StreamDraft::default()
+    }
+}
+
+/// The attributes [`push_title_info`] reads; keep the two in step.
+fn title_attribute_used(id: u32) -> bool {
+    matches!(id, 2 | 8 | 9 | 11 | 16 | 26 | 27)
+}
+
+fn push_title_info(t: &mut TitleDraft, a: &Attribute<'_>) {
+    match a.id {
+        2 => t.name = non_empty(a),
+        8 => t.chapters = a.value.trim().parse().ok(),
+        9 => t.duration = non_empty(a),
+        11 => t.size_bytes = a.value.trim().parse().ok(),
+        16 => t.source_file = non_empty(a),
+        26 => t.segment_map = non_empty(a),
+        27 => t.makemkv_name = non_empty(a),
+        _ => {}
+    }
+}
+
+/// The attributes [`push_stream_info`] reads; keep the two in step.
+fn stream_attribute_used(id: u32) -> bool {
+    matches!(id, 1 | 3 | 4 | 5 | 6 | 7 | 14 | 19 | 22 | 30)
+}
+
+/// Copies out what the result needs. Allocation is the assembler's main cost, so text a
+/// video stream will not use, and the long codec name once a short one is known, are
+/// skipped — as far as the attributes seen so far tell (MakeMKV sends attribute 1 first).
+fn push_stream_info(s: &mut StreamDraft, a: &Attribute<'_>) {
+    let video = s.kind == VIDEO;
+    match a.id {
+        1 => s.kind = a.code,
+        3 if !video => s.language = non_empty(a),
+        4 if !video => s.language_name = non_empty(a),
+        5 if !video => s.codec_id = non_empty(a),
+        6 if !video => {
+            s.codec_short = non_empty(a);
+            if s.codec_short.is_some() {
+                s.codec_long = None;
+            }
+        }
+        7 if !video && s.codec_short.is_none() => s.codec_long = non_empty(a),
+        14 => s.channels = a.value.trim().parse().ok(),
+        19 => s.video_size = non_empty(a),
+        22 => s.flags = a.value.trim().parse().unwrap_or(0),
+        30 if !video => s.description = non_empty(a),
+        _ => {}
+    }
+}
+
+fn non_empty(a: &Attribute<'_>) -> Option<String> {
+    (!a.value.is_empty()).then(|| a.value.to_string())
+}
+
+/// `1920x1080` → 1920.
+fn video_width(size: &str) -> Option<u32> {
+    size.split_once('x')?.0.trim().parse().ok()
+}
+
+fn build_track(t: TitleDraft, streams: impl Iterator<Item = StreamDraft>) -> Track {
+    let chapters = t.chapters.unwrap_or(0);
+    let mut track = Track {
+        number: t.number,
+        duration: t.duration,
+        size_bytes: t.size_bytes,
+        chapters,
+        chapter_count: chapters,
+        makemkv_name: t.makemkv_name,
+        segment_map: t.segment_map,
+        source_file: t.source_file,
+        name: t.name,
+        ..Track::default()
+    };
+    for s in streams {
+        let flag = |bit: u32| s.flags & bit != 0;
+        let (commentary, derived, forced) =
+            (flag(FLAG_COMMENTARY), flag(FLAG_DERIVED), flag(FLAG_FORCED));
+        match s.kind {
+            VIDEO if track.resolution.is_none() => track.resolution = s.video_size,
+            AUDIO => track.audio_streams.push(AudioStream {
+                language: s.language,
+                language_name: s.language_name,
+                codec: s
+                    .codec_short
+                    .or(s.codec_long)
+                    .or_else(|| s.codec_id.clone()),
+                codec_id: s.codec_id,
+                channels: s.channels,
+                description: s.description,
+                commentary,
+                derived,
+            }),
+            SUBTITLES => track.subtitle_streams.push(SubtitleStream {
+                language: s.language,
+                language_name: s.language_name,
+                format: s
+                    .codec_short
+                    .or(s.codec_long)
+                    .or_else(|| s.codec_id.clone()),
+                codec_id: s.codec_id,
+                forced,
+                derived,
+            }),
+            _ => {}
+        }
+    }
+    track
+}
+
+/// Parses a whole `makemkvcon -r info` transcript (LF or CRLF line ends).
+pub fn parse_scan(text: &str) -> Result<ScanResult, ScanFailure> {
+    let mut assembler = ScanAssembler::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        // `str::split` goes through the generic char searcher: a fifth of the parse.
+        let (line, after) = match find_either(rest.as_bytes(), b'\n', b'\n') {
+            Some(i) => (rest.get(..i), rest.get(i + 1..)),
+            None => (Some(rest), Some("")),
+        };
+        assembler.push_line(line.unwrap_or_default());
+        rest = after.unwrap_or_default();
+    }
+    assembler.finish()
+}
+
+/// [`parse_scan`] over raw bytes; invalid UTF-8 is decoded lossily.
+pub fn parse_scan_bytes(bytes: &[u8]) -> Result<ScanResult, ScanFailure> {
+    // `from_utf8` validates far faster than the lossy decoder walks valid input.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse_scan(text),
+        Err(_) => parse_scan(&String::from_utf8_lossy(bytes)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use amphigory_wire::scan::Classification;
+
+    const OK: &str =
+        r#"MSG:5011,0,0,"Operation successfully completed","Operation successfully completed""#;
+
+    fn scan(lines: &[&str]) -> Result<ScanResult, ScanFailure> {
+        parse_scan(&lines.join("\n"))
+    }
+
+    fn failure(lines: &[&str]) -> ScanFailure {
+        match scan(lines) {
+            Err(f) => f,
+            Ok(r) => panic!("scanned: {r:?}"),
+        }
+    }
+
+    #[test]
+    fn streams_are_grouped_by_index_not_by_position() {
+        let r = scan(&[
+            "TCOUNT:1",
+            r#"CINFO:1,6209,"Blu-ray disc""#,
+            r#"CINFO:32,0,"VOLUME""#,
+            r#"TINFO:0,9,0,"1:39:56""#,
+            r#"SINFO:0,2,1,6203,"Subtitles""#,
+            r#"SINFO:0,1,1,6202,"Audio""#,
+            r#"SINFO:0,2,3,0,"fre""#,
+            r#"SINFO:0,1,3,0,"eng""#,
+            r#"SINFO:0,1,6,0,"""#,
+            r#"SINFO:0,1,7,0,"Dolby TrueHD""#,
+            r#"SINFO:0,1,13,0,"640 Kb/s""#,
+            r#"SINFO:0,1,14,0,"8""#,
+            r#"SINFO:0,1,22,0,"1""#,
+            r#"SINFO:0,2,5,0,"S_VOBSUB""#,
+            r#"SINFO:0,2,22,0,"6144""#,
+            r#"SINFO:0,0,1,6201,"Video""#,
+            r#"SINFO:0,0,19,0,"1920x1080""#,
+            "HSH:0,x,y,1",
+            r#"TINFO:0,99,0,"unknown attribute""#,
+        ])
+        .unwrap();
+        assert_eq!(r.disc_type, DiscType::Bluray);
+        assert_eq!(r.disc_name.as_deref(), Some("VOLUME"));
+        let t = &r.tracks[0];
+        assert_eq!((t.chapters, t.chapter_count), (0, 0));
+        assert_eq!(t.resolution.as_deref(), Some("1920x1080"));
+        let a = &t.audio_streams[0];
+        assert_eq!(a.language.as_deref(), Some("eng"));
+        assert_eq!(a.codec.as_deref(), Some("Dolby TrueHD"));
+        assert_eq!(
+            (a.channels, a.commentary, a.derived),
+            (Some(8), true, false)
+        );
+        let s = &t.subtitle_streams[0];
+        assert_eq!(s.language.as_deref(), Some("fre"));
+        assert_eq!(s.format.as_deref(), Some("S_VOBSUB"));
+        assert_eq!((s.forced, s.derived), (true, true));
+    }
+
+    #[test]
+    fn wide_video_makes_uhd_and_cinfo_2_names_the_disc() {
+        let r = scan(&[
+            r#"CINFO:1,6209,"Blu-ray disc""#,
+            r#"CINFO:2,0,"Name""#,
+            r#"CINFO:32,0,"VOLUME""#,
+            r#"SINFO:0,0,1,6201,"Video""#,
+            r#"SINFO:0,0,19,0,"3840x2160""#,
+        ])
+        .unwrap();
+        assert_eq!(
+            (r.disc_type, r.disc_name.as_deref()),
+            (DiscType::Uhd, Some("Name"))
+        );
+        assert_eq!(r.tracks[0].classification, Classification::Other);
+    }
+
+    #[test]
+    fn success_needs_5011_once_messages_appear() {
+        let title = r#"TINFO:0,9,0,"0:20:00""#;
+        assert!(scan(&["TCOUNT:1", title]).is_ok());
+        assert!(scan(&[OK, "TCOUNT:1", title]).is_ok());
+        assert_eq!(failure(&[OK, title]).kind, ScanFailureKind::Incomplete);
+        let f = failure(&[
+            r#"MSG:1005,0,1,"started","%1 started","x""#,
+            "TCOUNT:1",
+            title,
+        ]);
+        assert_eq!(
+            (f.kind, f.code),
+            (ScanFailureKind::Incomplete, ErrorCode::MakemkvFailed)
+        );
+        assert_eq!(f.detail.as_deref(), Some("[1005] started"));
+        assert_eq!(failure(&[OK, "TCOUNT:0"]).kind, ScanFailureKind::NoTitles);
+        assert_eq!(
+            failure(&[OK, "Use: makemkvcon"]).kind,
+            ScanFailureKind::NoListing
+        );
+    }
+
+    #[test]
+    fn the_most_telling_failure_wins() {
+        let open = r#"MSG:5010,0,0,"Failed to open disc","Failed to open disc""#;
+        let region = r#"MSG:3031,0,1,"Drive has RPC protection","x","y""#;
+        let old = r#"MSG:5021,131332,1,"This application version is too old.","x","y""#;
+        let none = r#"MSG:5042,0,0,"No usable optical drives.","x""#;
+        let drive = r#"DRV:0,2,999,1,"BD","DVD_VIDEO","E:""#;
+        let f = failure(&[drive, open, "TCOUNT:0"]);
+        assert_eq!(
+            (f.kind, f.code),
+            (ScanFailureKind::OpenFailed, ErrorCode::DiscUnreadable)
+        );
+        assert_eq!(
+            failure(&[drive, region, open]).kind,
+            ScanFailureKind::RegionLocked
+        );
+        let f = failure(&[none, old]);
+        assert_eq!(
+            (f.kind, f.code),
+            (ScanFailureKind::Refused, ErrorCode::MakemkvFailed)
+        );
+        assert!(f.message.contains("key"), "{}", f.message);
+        let f = failure(&[r#"DRV:0,256,999,0,"","","""#, open]);
+        assert_eq!(
+            (f.kind, f.code),
+            (ScanFailureKind::NoDrives, ErrorCode::DiscUnreadable)
+        );
+        // A fatal message fails even a scan that listed titles.
+        assert!(scan(&[region, "TCOUNT:1", r#"TINFO:0,9,0,"1:00:00""#, OK]).is_err());
+        let task: TaskError = f.into();
+        assert_eq!(task.code, ErrorCode::DiscUnreadable);
+    }
+
+    #[test]
+    fn drives_and_recent_messages_are_kept_incrementally() {
+        let mut a = ScanAssembler::new();
+        a.push_line(r#"DRV:1,0,999,0,"BD-ROM","","/dev/sr1""#);
+        a.push_line(r#"DRV:0,3,999,0,"BD-ROM","","/dev/sr0""#);
+        a.push_line(r#"DRV:0,2,999,12,"BD-ROM","DISC","/dev/sr0""#);
+        let indexes: Vec<(u32, bool)> =
+            a.drives().iter().map(|d| (d.index, d.has_disc())).collect();
+        assert_eq!(indexes, vec![(0, true), (1, false)]);
+        for i in 0..15 {
+            a.push_line(&format!(r#"MSG:{i},0,0,"m{i}","m""#));
+        }
+        let codes: Vec<u32> = a.recent_messages().map(|m| m.code).collect();
+        assert_eq!(codes, (5..15).collect::<Vec<_>>());
+        assert_eq!(a.failure_kind(), None);
+        a.push_line(r#"MSG:5010,0,0,"Failed to open disc","Failed to open disc""#);
+        assert_eq!(a.failure_kind(), Some(ScanFailureKind::OpenFailed));
+    }
+
+    #[test]
+    fn crlf_and_invalid_utf8_are_accepted() {
+        let r = parse_scan_bytes(b"CINFO:2,0,\"caf\xe9\"\r\nTINFO:0,9,0,\"0:01:00\"\r\n").unwrap();
+        assert_eq!(r.disc_name.as_deref(), Some("caf\u{fffd}"));
+        assert_eq!(r.tracks[0].duration.as_deref(), Some("0:01:00"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn robotish_lines_never_panic(lines in proptest::collection::vec(
+            "(MSG|DRV|TCOUNT|CINFO|TINFO|SINFO|PRGV|HSH|)(:)?[0-9,\"\\\\a-z ]{0,40}", 0..40)) {
+            let _ = parse_scan(&lines.join("\n"));
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = parse_scan_bytes(&bytes);
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! Small file-system primitives the queue is built from: atomic writes, bounded reads
+//! that never follow a symbolic link, lease touches and ages.
+
+use std::fs::{self, File, OpenOptions, Permissions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use nix::errno::Errno;
+use nix::fcntl::{AT_FDCWD, OFlag};
+use nix::sys::stat::{UtimensatFlags, utimensat};
+use nix::sys::time::TimeSpec;
+
+/// Prefix of every temporary file the queue writes: hidden, so no reader takes it for a
+/// task or a result.
+pub(crate) const TEMP_PREFIX: &str = ".amphigory.";
+/// Suffix of those temporary files: not `.json`.
+pub(crate) const TEMP_SUFFIX: &str = ".tmp";
+
+/// Writes `bytes` to `dir/name` atomically: a hidden temp file in the same directory,
+/// written, fsynced, renamed over the target (or, with `clobber` false, renamed only if
+/// the target does not exist: `AlreadyExists` otherwise), then the directory fsynced.
+/// Readers see the old file or the new one, never a part.
+pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], clobber: bool) -> io::Result<()> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)?;
+    // tempfile creates 0600; the webapp (another user, in a container) must read these.
+    tmp.as_file()
+        .set_permissions(Permissions::from_mode(0o644))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    let target = dir.join(name);
+    if clobber {
+        tmp.persist(&target).map_err(|e| e.error)?;
+    } else {
+        tmp.persist_noclobber(&target).map_err(|e| e.error)?;
+    }
+    sync_dir(dir)
+}
+
+/// Replaces `dir/name` atomically (hidden temp file, rename) without the fsyncs: readers
+/// never see a partial file, but a power cut may lose it. For the claim's bookkeeping
+/// (claim record, ownership sidecar), which recovery can do without and which must not
+/// slow a pick-up down (`sync_all` is `F_FULLFSYNC` on macOS: milliseconds each).
+pub(crate) fn replace_file(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)?;
+    tmp.as_file()
+        .set_permissions(Permissions::from_mode(0o644))?;
+    tmp.write_all(bytes)?;
+    tmp.persist(dir.join(name)).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Fsyncs a directory so a rename into it survives a power cut. File systems that cannot
+/// sync a directory (`EINVAL`) are tolerated.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    match File::open(dir).and_then(|d| d.sync_all()) {
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => Ok(()),
+        other => other,
+    }
+}
+
+/// Why a task file could not be read as bytes.
+#[derive(Debug)]
+pub(crate) enum ReadProblem {
+    /// It is not there (any more).
+    Gone,
+    /// It can never be read as a task: this says why (symbolic link, not a regular file,
+    /// too big, unreadable).
+    Unusable(String),
+}
+
+/// Reads a task file of at most `max` bytes without following a symbolic link and without
+/// blocking on a FIFO.
+pub(crate) fn read_task_file(path: &Path, max: u64) -> Result<Vec<u8>, ReadProblem> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ReadProblem::Gone),
+        Err(e) => return Err(ReadProblem::Unusable(format!("cannot be examined: {e}"))),
+    };
+    check_kind(&meta, max)?;
+    let flags = OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits())
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ReadProblem::Gone),
+        Err(e) if e.raw_os_error() == Some(Errno::ELOOP as i32) => {
+            return Err(symlink_problem());
+        }
+        Err(e) => return Err(ReadProblem::Unusable(format!("cannot be opened: {e}"))),
+    };
+    // The name may have been swapped between the lstat and the open: check what we got.
+    let meta = file
+        .metadata()
+        .map_err(|e| ReadProblem::Unusable(format!("cannot be examined: {e}")))?;
+    check_kind(&meta, max)?;
+    let mut bytes = Vec::new();
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| ReadProblem::Unusable(format!("cannot be read: {e}")))?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > max {
+        return Err(too_big(max));
+    }
+    Ok(bytes)
+}
+
+fn check_kind(meta: &fs::Metadata, max: u64) -> Result<(), ReadProblem> {
+    if meta.file_type().is_symlink() {
+        return Err(symlink_problem());
+    }
+    if !meta.is_file() {
+        return Err(ReadProblem::Unusable(
+            "task file is not a regular file".to_owned(),
+        ));
+    }
+    if meta.len() > max {
+        return Err(too_big(max));
+    }
+    Ok(())
+}
+
+fn symlink_problem() -> ReadProblem {
+    ReadProblem::Unusable(
+        "task file is a symbolic link; task files must be regular files (links are never followed)"
+            .to_owned(),
+    )
+}
+
+fn too_big(max: u64) -> ReadProblem {
+    const MIB: u64 = 1024 * 1024;
+    let limit = if max >= MIB && max % MIB == 0 {
+        format!("{} MiB", max / MIB)
+    } else {
+        format!("{max} bytes")
+    };
+    ReadProblem::Unusable(format!("task file is larger than the {limit} limit"))
+}
+
+/// Sets a file's times to now (its lease), never following a symbolic link. Uses
+/// `UTIME_NOW`, which needs only write access, not ownership of the file.
+pub(crate) fn touch(path: &Path) -> io::Result<()> {
+    utimensat(
+        AT_FDCWD,
+        path,
+        &TimeSpec::UTIME_NOW,
+        &TimeSpec::UTIME_NOW,
+        UtimensatFlags::NoFollowSymlink,
+    )
+    .map_err(io::Error::from)
+}
+
+/// How long ago `path` was modified; `None` when it does not exist. A modification time
+/// in the future counts as just now.
+pub(crate) fn age(path: &Path) -> io::Result<Option<Duration>> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) => {
+            let modified = meta.modified()?;
+            Ok(Some(
+                SystemTime::now()
+                    .duration_since(modified)
+                    .unwrap_or(Duration::ZERO),
+            ))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// True when `path` exists (as anything, links not followed).
+pub(crate) fn exists(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
+}
+
+/// Removes a file (or a link, or whatever sits at `path`: a directory tree is removed
+/// too); `Ok(false)` when there was nothing.
+pub(crate) fn remove_any(path: &Path) -> io::Result<bool> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let result = if meta.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    };
+    match result {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_writes_leave_no_temp_files_and_respect_noclobber() {
+        let dir = tempfile::tempdir().unwrap();
+        write_atomic(dir.path(), "a.json", b"{}", true).unwrap();
+        write_atomic(dir.path(), "a.json", b"[]", true).unwrap();
+        assert_eq!(fs::read(dir.path().join("a.json")).unwrap(), b"[]");
+        let err = write_atomic(dir.path(), "a.json", b"x", false).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+        let mode = fs::metadata(dir.path().join("a.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
+
+    #[test]
+    fn reads_refuse_links_and_big_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        fs::write(&real, b"{}").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(
+            matches!(read_task_file(&link, 10), Err(ReadProblem::Unusable(m)) if m.contains("symbolic link"))
+        );
+        assert!(
+            matches!(read_task_file(&real, 1), Err(ReadProblem::Unusable(m)) if m.contains("limit"))
+        );
+        assert_eq!(read_task_file(&real, 10).unwrap(), b"{}");
+        assert!(matches!(
+            read_task_file(&dir.path().join("none"), 10),
+            Err(ReadProblem::Gone)
+        ));
+    }
+
+    #[test]
+    fn touch_renews_an_old_mtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t");
+        let f = File::create(&p).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(3600))
+            .unwrap();
+        assert!(age(&p).unwrap().unwrap() >= Duration::from_secs(3500));
+        touch(&p).unwrap();
+        assert!(age(&p).unwrap().unwrap() < Duration::from_secs(60));
+    }
+}

@@ -1,0 +1,224 @@
+//! Discs of the simulated drives: robot-mode `info` transcripts, built in or from a file,
+//! and the few facts the simulator needs from them (title sizes and file names, disc
+//! type, volume name).
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io;
+
+use crate::makemkv::robot::{RobotLine, parse_line};
+
+/// Names of the discs built into the binary.
+pub const BUILTIN_DISCS: [&str; 2] = ["demo-bluray", "demo-dvd"];
+
+/// `CINFO:1` code of a Blu-ray.
+const BLURAY_CODE: u32 = 6209;
+
+/// The transcript of a built-in disc (`demo-bluray`, `demo-dvd`): the project's own
+/// synthetic output, shaped like a real disc.
+pub fn builtin_disc(name: &str) -> Option<&'static str> {
+    match name {
+        "demo-bluray" => Some(include_str!("discs/demo-bluray.txt")),
+        "demo-dvd" => Some(include_str!("discs/demo-dvd.txt")),
+        _ => None,
+    }
+}
+
+/// What the simulator knows of one title.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TitleFacts {
+    /// Bytes (`TINFO:n,11`).
+    pub size: u64,
+    /// Output file name (`TINFO:n,27`).
+    pub file_name: Option<String>,
+    /// Source file (`TINFO:n,16`), for read-error messages.
+    pub source_file: Option<String>,
+}
+
+/// A loaded disc.
+#[derive(Debug, Clone)]
+pub struct Disc {
+    text: Cow<'static, str>,
+    disc_type: Option<u32>,
+    volume: Option<String>,
+    name: Option<String>,
+    titles: BTreeMap<u32, TitleFacts>,
+}
+
+impl Disc {
+    /// A built-in disc by name, else a transcript file at that path.
+    pub fn load(spec: &str) -> io::Result<Self> {
+        let text = match builtin_disc(spec) {
+            Some(text) => Cow::Borrowed(text),
+            None => Cow::Owned(std::fs::read_to_string(spec).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!(
+                        "disc {spec:?} is neither a built-in disc ({}) nor a readable \
+                         transcript: {e}",
+                        BUILTIN_DISCS.join(", ")
+                    ),
+                )
+            })?),
+        };
+        Ok(Self::parse(text))
+    }
+
+    fn parse(text: Cow<'static, str>) -> Self {
+        let mut disc = Self {
+            text: Cow::Borrowed(""),
+            disc_type: None,
+            volume: None,
+            name: None,
+            titles: BTreeMap::new(),
+        };
+        for line in text.lines().filter_map(parse_line) {
+            match line {
+                RobotLine::DiscInfo(a) if a.id == 1 => disc.disc_type = Some(a.code),
+                RobotLine::DiscInfo(a) if a.id == 2 => disc.name = Some(a.value.into_owned()),
+                RobotLine::DiscInfo(a) if a.id == 32 => disc.volume = Some(a.value.into_owned()),
+                RobotLine::TitleInfo { title, attr } => {
+                    let facts = disc.titles.entry(title).or_default();
+                    match attr.id {
+                        11 => facts.size = attr.value.trim().parse().unwrap_or(0),
+                        16 => facts.source_file = Some(attr.value.into_owned()),
+                        27 => facts.file_name = Some(attr.value.into_owned()),
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+        disc.text = text;
+        disc
+    }
+
+    /// Whether `CINFO:1` says Blu-ray (else DVD for the simulator's purposes).
+    pub fn is_bluray(&self) -> bool {
+        self.disc_type == Some(BLURAY_CODE)
+    }
+
+    /// Volume name (`CINFO:32`, else the disc name `CINFO:2`).
+    pub fn volume_name(&self) -> Option<&str> {
+        self.volume.as_deref().or(self.name.as_deref())
+    }
+
+    /// A title's facts.
+    pub fn title(&self, index: u32) -> Option<&TitleFacts> {
+        self.titles.get(&index)
+    }
+
+    /// The whole transcript.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Records MakeMKV prints while opening the disc (before `TCOUNT`), without what the
+    /// simulator prints itself: drive lines, progress, the start banner, 3007 and 5011.
+    pub fn opening_lines(&self) -> Vec<&str> {
+        self.robot_lines()
+            .take_while(|(_, l)| !matches!(l, RobotLine::TitleCount(_)))
+            .filter(|(_, l)| !is_own_line(l))
+            .map(|(text, _)| text)
+            .collect()
+    }
+
+    /// The title listing: `TCOUNT` and everything after it.
+    pub fn listing_lines(&self) -> Vec<&str> {
+        self.robot_lines()
+            .skip_while(|(_, l)| !matches!(l, RobotLine::TitleCount(_)))
+            .filter(|(_, l)| !is_own_line(l))
+            .map(|(text, _)| text)
+            .collect()
+    }
+
+    fn robot_lines(&self) -> impl Iterator<Item = (&str, RobotLine<'_>)> {
+        self.text
+            .lines()
+            .map(|l| l.trim_end_matches('\r'))
+            .filter_map(|l| parse_line(l).map(|r| (l, r)))
+    }
+}
+
+/// Lines of a transcript the simulator replaces with its own.
+fn is_own_line(line: &RobotLine<'_>) -> bool {
+    match line {
+        RobotLine::Drive(_)
+        | RobotLine::ProgressTotalTitle(_)
+        | RobotLine::ProgressCurrentTitle(_)
+        | RobotLine::ProgressValue { .. } => true,
+        RobotLine::Message(m) => matches!(m.code, 1005 | 3007 | 5011),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::makemkv::scan::parse_scan;
+    use amphigory_wire::scan::{Classification, DiscType};
+
+    #[test]
+    fn demo_bluray_is_shaped_like_the_spec_says() {
+        let disc = Disc::load("demo-bluray").unwrap();
+        assert!(disc.is_bluray());
+        assert_eq!(disc.volume_name(), Some("CLOCKWORK_LIGHTHOUSE"));
+        let main = disc.title(0).unwrap();
+        assert_eq!(main.file_name.as_deref(), Some("title_t00.mkv"));
+        assert!((24_000_000_000..27_000_000_000).contains(&main.size));
+        let scan = parse_scan(disc.text()).unwrap();
+        assert_eq!(scan.disc_type, DiscType::Bluray);
+        let first = &scan.tracks[0];
+        assert_eq!(
+            (first.number, first.classification),
+            (0, Classification::MainFeature)
+        );
+        assert_eq!(first.duration.as_deref(), Some("1:45:00"));
+        assert_eq!(
+            (first.chapters, first.resolution.as_deref()),
+            (24, Some("1920x1080"))
+        );
+        assert!(first.audio_streams.len() >= 4 && first.subtitle_streams.iter().any(|s| s.forced));
+        let alternate = scan.tracks.iter().find(|t| t.number == 1).unwrap();
+        assert_eq!(alternate.classification, Classification::Feature);
+        let extras = scan.tracks.iter().filter(|t| t.number >= 2).count();
+        assert!(extras >= 5);
+        assert!(scan.tracks.iter().filter(|t| t.number >= 2).all(|t| {
+            let size = t.size_bytes.unwrap_or(0);
+            (200_000_000..=2_000_000_000).contains(&size)
+        }));
+    }
+
+    #[test]
+    fn demo_dvd_uses_dvd_subtitles_without_a_short_name() {
+        let disc = Disc::load("demo-dvd").unwrap();
+        assert!(!disc.is_bluray());
+        let scan = parse_scan(disc.text()).unwrap();
+        assert_eq!(scan.disc_type, DiscType::Dvd);
+        let main = &scan.tracks[0];
+        assert_eq!(
+            (main.number, main.classification),
+            (0, Classification::MainFeature)
+        );
+        assert_eq!(main.resolution.as_deref(), Some("720x480"));
+        assert!((5_500_000_000..7_000_000_000).contains(&main.size_bytes.unwrap()));
+        let sub = &main.subtitle_streams[0];
+        assert_eq!(sub.codec_id.as_deref(), Some("S_VOBSUB"));
+        assert_eq!(sub.format.as_deref(), Some("Dvd Subtitles"));
+    }
+
+    #[test]
+    fn replay_splits_opening_and_listing_without_own_lines() {
+        let disc = Disc::load("demo-bluray").unwrap();
+        let opening = disc.opening_lines();
+        assert!(
+            opening
+                .iter()
+                .all(|l| !l.starts_with("DRV:") && !l.starts_with("MSG:5011"))
+        );
+        assert!(opening.iter().any(|l| l.starts_with("MSG:3307")));
+        let listing = disc.listing_lines();
+        assert!(listing.first().is_some_and(|l| l.starts_with("TCOUNT:")));
+        assert!(Disc::load("no-such-disc").is_err());
+    }
+}
