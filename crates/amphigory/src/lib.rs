@@ -13,14 +13,19 @@
 //! - [`engine`]: claims tasks for free drives, runs them, writes results.
 //! - [`daemon`]: wires queue, drives, runner and engine together; `run` takes its
 //!   shutdown signal.
-//! - [`servers`]: the WebSocket server of SPEC §7.1 and the `request` methods it shares
-//!   with the webapp link.
+//! - [`config`]: `daemon.yaml`, the webapp's `/config.json` and its cache, precedence
+//!   with provenance, path resolution, makemkvcon discovery (SPEC §3).
+//! - [`servers`]: the WebSocket server of SPEC §7.1, the live link to the webapp (§7.2)
+//!   and the `request` methods both answer; the local control socket (§8).
+//! - [`tray`]: the menu-bar / tray icon and menu (SPEC §10): a pure model, a `Send`
+//!   handle for the daemon, a main-thread loop per OS (ksni on Linux, tray-icon on macOS).
 //! - [`cli`]: the `amphigory` command line; `main.rs` only calls [`cli::main`].
 //!
 //! Wire types (task and result files, WebSocket and control-socket messages) live in the
 //! `amphigory-wire` crate, shared with every peer.
 
 pub mod cli;
+pub mod config;
 pub mod core;
 pub mod daemon;
 pub mod engine;
@@ -29,3 +34,4 @@ pub mod makemkv;
 pub mod queue;
 pub mod servers;
 pub mod sim;
+pub mod tray;

@@ -3,13 +3,18 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::config::{ConfigError, LoadRequest, Loaded, Settings};
 use crate::daemon::{DaemonOptions, SimOptions};
 
 /// Options of `amphigory daemon` (SPEC §2).
 #[derive(Debug, Clone, clap::Args)]
 pub struct DaemonArgs {
-    /// Queue directory; bypasses path resolution from the webapp config.
-    #[arg(long, env = "AMPHIGORY_TASKS_DIR")]
+    /// daemon.yaml to read (default ~/.config/amphigory/daemon.yaml).
+    #[arg(long, env = "AMPHIGORY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Queue directory; bypasses path resolution from the webapp config
+    /// (env AMPHIGORY_TASKS_DIR).
+    #[arg(long)]
     pub tasks_dir: Option<PathBuf>,
     /// Labels, attempt counts, claim records and cached config.
     #[arg(long, env = "AMPHIGORY_STATE_DIR")]
@@ -20,36 +25,33 @@ pub struct DaemonArgs {
     /// Simulated drives instead of real ones: built-in disc names or transcript paths.
     #[arg(long, value_delimiter = ',', value_name = "DISC[,DISC…]")]
     pub simulate: Vec<String>,
-    /// Read rate of simulated drives, MB/s.
-    #[arg(long, value_name = "MBPS", default_value_t = crate::sim::DEFAULT_RATE_MBPS)]
-    pub sim_rate: f64,
+    /// Read rate of simulated drives, MB/s [default: 2000].
+    #[arg(long, value_name = "MBPS")]
+    pub sim_rate: Option<f64>,
     /// Make the simulated drive fail once: stall@P, eject@P, unreadable, spinup, exit@P, nospace@P.
     #[arg(long, value_name = "KIND[@PERCENT]")]
     pub sim_fault: Option<String>,
-    /// Stall limit in seconds: a rip printing nothing for this long is killed.
-    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
-    pub stall_timeout: u64,
-    /// WebSocket server port on 127.0.0.1 and ::1 (0 = any free port, logged).
-    #[arg(long, env = "AMPHIGORY_WS_PORT", default_value_t = crate::servers::ws::DEFAULT_PORT)]
-    pub ws_port: u16,
+    /// Stall limit in seconds: a rip printing nothing for this long is killed [default: 120].
+    #[arg(long, value_name = "SECONDS")]
+    pub stall_timeout: Option<u64>,
+    /// WebSocket server port on 127.0.0.1 and ::1 (0 = any free port, logged)
+    /// (env AMPHIGORY_WS_PORT; default: the webapp's websocket_port, else 9847).
+    #[arg(long)]
+    pub ws_port: Option<u16>,
     /// No menu-bar / tray icon.
     #[arg(long)]
     pub headless: bool,
-    /// Log level (error, warn, info, debug, trace) or a tracing filter.
-    #[arg(long, env = "AMPHIGORY_LOG", default_value = "info")]
-    pub log_level: String,
+    /// Log level (error, warn, info, debug, trace) or a tracing filter
+    /// (env AMPHIGORY_LOG; default: daemon.yaml, the webapp's log_level, else info).
+    #[arg(long)]
+    pub log_level: Option<String>,
+    /// The control socket: the global `--socket` (see [`crate::cli::Cli`]).
+    #[arg(skip)]
+    pub socket: Option<PathBuf>,
 }
 
 /// Runs the command.
 pub fn run(args: DaemonArgs) -> ExitCode {
-    super::init_logging(&args.log_level);
-    let options = match options_from_args(&args) {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("amphigory daemon: {message}");
-            return ExitCode::from(super::EXIT_USAGE);
-        }
-    };
     let runtime = match super::runtime() {
         Ok(rt) => rt,
         Err(e) => {
@@ -57,46 +59,108 @@ pub fn run(args: DaemonArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async {
-        let shutdown = super::shutdown_on_signals();
-        match crate::daemon::run(options, shutdown).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                tracing::error!("{e}");
-                eprintln!("amphigory daemon: {e}");
-                ExitCode::from(e.exit_code())
-            }
-        }
-    })
+    if args.headless {
+        return runtime.block_on(serve(args, None));
+    }
+    // The tray on this (the main) thread, the daemon on the runtime's worker threads;
+    // they talk only through messages (SPEC §10).
+    crate::tray::run(runtime, move |tray| serve(args, Some(tray)))
 }
 
-fn options_from_args(args: &DaemonArgs) -> Result<DaemonOptions, String> {
-    let home_state = crate::daemon::default_state_dir();
-    let state_dir = args.state_dir.clone().or(home_state).ok_or(
-        "no --state-dir given and no home directory to put ~/.config/amphigory in".to_owned(),
-    )?;
-    let tasks_dir = args.tasks_dir.clone().ok_or(
-        "no --tasks-dir given (resolving it from the webapp configuration lands with the config work)"
-            .to_owned(),
-    )?;
-    let simulate = if args.simulate.is_empty() {
+/// Loads the configuration and runs the daemon until it stops, shown in the tray when
+/// there is one.
+async fn serve(args: DaemonArgs, tray: Option<crate::tray::TrayLink>) -> ExitCode {
+    // The configuration first (the webapp's answer, or at most its 2 s deadline): the
+    // log level is part of it.
+    let loaded = match load_config(&args).await {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("amphigory daemon: {e}");
+            return ExitCode::from(e.exit_code());
+        }
+    };
+    super::init_logging(&loaded.effective.log_level.value);
+    loaded.log_summary();
+    let options = match options_from_args(&args, &loaded) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("amphigory daemon: {message}");
+            return ExitCode::from(super::EXIT_USAGE);
+        }
+    };
+    let shutdown = super::shutdown_on_signals();
+    let result = match tray {
+        Some(tray) => {
+            let config = crate::tray::TrayConfig::from_config(&loaded.effective);
+            tray.run_daemon(options, config, shutdown).await
+        }
+        None => crate::daemon::run(options, shutdown).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("amphigory daemon: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// daemon.yaml, the environment, the webapp (or its cache), with these flags on top.
+async fn load_config(args: &DaemonArgs) -> Result<Loaded, ConfigError> {
+    let request = LoadRequest {
+        config_file: args.config.clone(),
+        state_dir: args.state_dir.clone(),
+        flags: Settings {
+            tasks_dir: args.tasks_dir.clone(),
+            websocket_port: args.ws_port,
+            log_level: args.log_level.clone(),
+            ..Settings::default()
+        },
+        env: crate::config::process_env()?,
+        no_webapp: args.no_webapp,
+        ..LoadRequest::default()
+    };
+    crate::config::load(&request).await
+}
+
+/// Flags first, then daemon.yaml, for the daemon's own options; the rest comes from the
+/// resolved configuration.
+fn options_from_args(args: &DaemonArgs, loaded: &Loaded) -> Result<DaemonOptions, String> {
+    let file = &loaded.file;
+    let discs = if args.simulate.is_empty() {
+        file.simulate.clone().unwrap_or_default()
+    } else {
+        args.simulate.clone()
+    };
+    let simulate = if discs.is_empty() {
         None
     } else {
         let fault = args
             .sim_fault
             .as_deref()
+            .or(file.sim_fault.as_deref())
             .map(str::parse::<crate::sim::Fault>)
             .transpose()
             .map_err(|e| e.to_string())?;
         Some(SimOptions {
-            discs: args.simulate.clone(),
-            rate_mbps: args.sim_rate,
+            discs,
+            rate_mbps: args
+                .sim_rate
+                .or(file.sim_rate)
+                .unwrap_or(crate::sim::DEFAULT_RATE_MBPS),
             fault,
         })
     };
-    let mut options = DaemonOptions::new(tasks_dir, state_dir);
+    let mut options = DaemonOptions::new(
+        loaded.effective.tasks_dir.value.clone(),
+        loaded.state_dir.clone(),
+    );
     options.simulate = simulate;
-    options.stall_timeout = std::time::Duration::from_secs(args.stall_timeout);
-    options.ws_port = Some(args.ws_port);
+    let stall = args.stall_timeout.or(file.stall_timeout).unwrap_or(120);
+    options.stall_timeout = std::time::Duration::from_secs(stall);
+    let socket = crate::servers::control::socket_path(args.socket.as_deref());
+    options.socket = Some(socket.map_err(|e| e.to_string())?);
+    loaded.apply(&mut options);
     Ok(options)
 }

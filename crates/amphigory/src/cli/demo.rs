@@ -224,7 +224,10 @@ fn print_scan(scan: &ScanResult) {
             t.duration.as_deref().unwrap_or("?"),
             t.size_bytes.map_or_else(|| "?".into(), human_bytes),
             t.chapters,
-            format!("{:?}", t.classification),
+            serde_json::to_value(t.classification)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
             audio.join(",")
         );
     }

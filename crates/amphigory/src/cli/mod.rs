@@ -1,12 +1,18 @@
 //! The `amphigory` command line (SPEC §2): argument parsing and dispatch. Each command's
 //! work lives in its own module; errors become exit codes here and nowhere else.
 
+mod client;
+mod control_cmds;
+mod control_print;
 mod daemon;
 mod demo;
+mod doctor;
 mod enqueue;
 mod makemkv_parse;
 mod progress_view;
+mod watch;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +31,10 @@ pub const SIM_MAKEMKVCON_ARG: &str = "__sim-makemkvcon";
 #[derive(Debug, Parser)]
 #[command(name = "amphigory", version, about, propagate_version = true)]
 pub struct Cli {
+    /// The daemon's control socket [default: $AMPHIGORY_SOCKET, else
+    /// $XDG_RUNTIME_DIR/amphigory/daemon.sock, else ~/.config/amphigory/daemon.sock].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -37,8 +47,15 @@ pub enum Command {
     Daemon(daemon::DaemonArgs),
     /// The whole flow on a simulated drive in a fresh temporary directory.
     Demo(demo::DemoArgs),
+    /// Check makemkvcon, the configuration, the queue directory, the webapp and free
+    /// space; say what to fix.
+    Doctor(doctor::DoctorArgs),
     /// Write a scan or rip task into the queue exactly as the webapp would.
     Enqueue(enqueue::EnqueueArgs),
+    /// Talk to the running daemon: status, watch, queue, pause, resume, cancel, drives,
+    /// label, eject, stop.
+    #[command(flatten)]
+    Control(control_cmds::ControlCommand),
     /// MakeMKV tools.
     Makemkv {
         /// Which tool.
@@ -64,8 +81,13 @@ pub fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::Daemon(args) => daemon::run(args),
+        Command::Daemon(args) => daemon::run(daemon::DaemonArgs {
+            socket: cli.socket,
+            ..args
+        }),
+        Command::Control(command) => control_cmds::run(command, cli.socket.as_deref()),
         Command::Demo(args) => demo::run(&args),
+        Command::Doctor(args) => doctor::run(&args),
         Command::Enqueue(args) => enqueue::run(&args),
         Command::Makemkv {
             command: MakemkvCommand::Parse(args),

@@ -1,5 +1,6 @@
-//! Live progress bars for a terminal, fed by daemon events: used by `demo` (and later by
-//! `watch`). On a terminal they are indicatif bars; elsewhere (CI logs, pipes) one plain
+//! Live progress bars for a terminal, fed by daemon events: used by `demo`, and by
+//! `watch` (through [`ProgressView::set_progress`], [`ProgressView::finish`] and message
+//! lines). On a terminal they are indicatif bars; elsewhere (CI logs, pipes) one plain
 //! line per quarter so the output stays readable.
 
 use std::collections::HashMap;
@@ -64,38 +65,64 @@ impl ProgressView {
                 eta_seconds,
                 current_size_bytes,
                 speed,
-            } => {
-                let Some(tb) = self.bars.get_mut(task_id) else {
-                    return;
-                };
-                tb.bar.set_position(u64::from(*percent));
-                tb.bar.set_message(progress_message(
-                    *eta_seconds,
-                    *current_size_bytes,
-                    speed.as_deref(),
-                ));
-                let quarter = percent / 25;
-                if !self.interactive && quarter > tb.last_quarter && *percent < 100 {
-                    tb.last_quarter = quarter;
-                    println!("  {:<28} {:>3}%  {}", tb.label, percent, tb.bar.message());
-                }
-            }
+            } => self.set_progress(
+                task_id,
+                *percent,
+                progress_message(*eta_seconds, *current_size_bytes, speed.as_deref()),
+            ),
             DaemonEvent::TaskFinished { task_id, error, .. } => {
-                let Some(tb) = self.bars.remove(task_id) else {
-                    return;
-                };
                 let outcome = match error {
                     None => "done".to_owned(),
                     Some(e) => format!("failed: {} ({})", e.message, e.code),
                 };
-                if self.interactive {
-                    tb.bar.finish_with_message(outcome);
-                } else {
-                    println!("  {:<28} {}", tb.label, outcome);
-                }
+                self.finish(task_id, outcome);
             }
             _ => {}
         }
+    }
+
+    /// Is there a bar for `task_id`?
+    pub(crate) fn has(&self, task_id: &str) -> bool {
+        self.bars.contains_key(task_id)
+    }
+
+    /// Moves `task_id`'s bar (if it has one) to `percent` with `message` beside it.
+    pub(crate) fn set_progress(&mut self, task_id: &str, percent: u8, message: String) {
+        let Some(tb) = self.bars.get_mut(task_id) else {
+            return;
+        };
+        tb.bar.set_position(u64::from(percent));
+        tb.bar.set_message(message);
+        let quarter = percent / 25;
+        if !self.interactive && quarter > tb.last_quarter && percent < 100 {
+            tb.last_quarter = quarter;
+            println!("  {:<28} {:>3}%  {}", tb.label, percent, tb.bar.message());
+        }
+    }
+
+    /// Ends `task_id`'s bar (if it has one) with `outcome`.
+    pub(crate) fn finish(&mut self, task_id: &str, outcome: String) {
+        let Some(tb) = self.bars.remove(task_id) else {
+            return;
+        };
+        if self.interactive {
+            tb.bar.finish_with_message(outcome);
+        } else {
+            println!("  {:<28} {}", tb.label, outcome);
+        }
+    }
+
+    /// A line of text above the task bars (queue, disc…), redrawn in place on a
+    /// terminal; `None` elsewhere (print changes with [`ProgressView::println`]).
+    pub(crate) fn add_line(&self) -> Option<ProgressBar> {
+        if !self.interactive {
+            return None;
+        }
+        let line = self.multi.insert(0, ProgressBar::new_spinner());
+        let style = ProgressStyle::with_template("{msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        line.set_style(style);
+        Some(line)
     }
 
     /// Prints a line above the bars without tearing them.

@@ -46,6 +46,8 @@ pub struct StatusSnapshot {
     pub running: Vec<RunningTask>,
     /// Problems a person should fix (makemkvcon missing, needs config…).
     pub problems: Vec<String>,
+    /// The webapp link: `None` when none is configured, else whether it is connected.
+    pub webapp_link: Option<bool>,
 }
 
 impl StatusSnapshot {

@@ -11,15 +11,21 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::core::{DaemonEvent, EventBus, StatusHandle, StatusSnapshot};
+use crate::core::{EventBus, StatusHandle, StatusSnapshot};
 use crate::engine::results::now_rfc3339;
 use crate::engine::{DriveSlot, Engine, EngineCommand, EngineOptions};
 use crate::makemkv::runner::{MakemkvconCommand, Runner, RunnerConfig};
 use crate::queue::{Queue, QueueWatcher, RecoveryReport};
+use crate::servers::control::{self, ControlConfig, ControlContext, ControlListener};
 use crate::servers::ws::{self, WsContext, WsServerConfig};
 use crate::sim::{Fault, SimRig};
 
+pub mod eject;
+pub mod labels;
 mod orphans;
+
+use eject::Ejector;
+use labels::Labels;
 
 /// Simulated drives (`--simulate`).
 #[derive(Debug, Clone)]
@@ -53,6 +59,17 @@ pub struct DaemonOptions {
     pub heartbeat_interval: Duration,
     /// Engine tunables.
     pub engine: EngineOptions,
+    /// The webapp's URL: its pages may use the WebSocket server (`Origin`).
+    pub webapp_url: Option<String>,
+    /// The live link to the webapp (SPEC §7.2) and config refetches; `None` = none.
+    pub webapp_link: Option<crate::servers::webapp_link::LinkOptions>,
+    /// Problems known at start (needs config, makemkvcon missing): the status shows them.
+    pub problems: Vec<String>,
+    /// The executable that plays the simulated makemkvcon; `None` = this one. An
+    /// in-process daemon in an integration test names `CARGO_BIN_EXE_amphigory` here.
+    pub sim_executable: Option<PathBuf>,
+    /// Control socket path (SPEC §8); `None` = no control socket (the demo).
+    pub socket: Option<PathBuf>,
 }
 
 impl DaemonOptions {
@@ -68,6 +85,11 @@ impl DaemonOptions {
             ws_port: None,
             heartbeat_interval: Duration::from_secs(10),
             engine: EngineOptions::default(),
+            webapp_url: None,
+            webapp_link: None,
+            problems: Vec::new(),
+            sim_executable: None,
+            socket: None,
         }
     }
 }
@@ -97,6 +119,9 @@ pub enum DaemonError {
     /// A listener could not be opened.
     #[error("{0}")]
     Listen(String),
+    /// The control socket could not be taken (another daemon owns it: exit 3).
+    #[error("control socket: {0}")]
+    Control(#[from] control::BindError),
 }
 
 impl DaemonError {
@@ -105,6 +130,10 @@ impl DaemonError {
         match self {
             Self::Sim(_) => crate::cli::EXIT_USAGE,
             Self::Queue { .. } | Self::StateDir { .. } | Self::Listen(_) => 1,
+            Self::Control(control::BindError::AlreadyRunning { .. }) => {
+                crate::cli::EXIT_ALREADY_RUNNING
+            }
+            Self::Control(_) => 1,
         }
     }
 }
@@ -121,9 +150,12 @@ pub struct DaemonHandle {
     pub queue: Arc<Queue>,
     /// Addresses of the WebSocket server, when one runs.
     pub ws_addrs: Vec<std::net::SocketAddr>,
+    /// Path of the control socket, when one is served.
+    pub control_socket: Option<PathBuf>,
     tasks: TaskTracker,
     _watcher: Option<QueueWatcher>,
-    _sim: Option<SimRig>,
+    /// The simulated drives, kept alive (and ejected from) for the daemon's life.
+    sim: Option<Arc<SimRig>>,
 }
 
 impl DaemonHandle {
@@ -140,15 +172,33 @@ pub async fn start(
     options: DaemonOptions,
     shutdown: CancellationToken,
 ) -> Result<DaemonHandle, DaemonError> {
+    // Before anything with side effects: a second daemon stops here (exit 3).
+    let control = bind_control(&options)?;
     create_private_dir(&options.state_dir)?;
     let (queue, recovery) = open_queue(&options)?;
     let (sim, command, drives) = drives_and_command(&options)?;
-    let runner = Arc::new(Runner::new(command, runner_config(&options, sim.as_ref())));
+    let sim = sim.map(Arc::new);
+    let runner = Arc::new(Runner::new(
+        command,
+        runner_config(&options, sim.as_deref()),
+    ));
     let bus = EventBus::new();
     publish_recovered(&bus, &recovery);
     let status = StatusHandle::new(initial_status(&options, &drives));
+    let labels = Arc::new(Labels::load(&options.state_dir));
+    status.update(|s| labels.apply(&mut s.drives));
     let tasks = TaskTracker::new();
-    let ws_addrs = start_ws_server(&options, &bus, &status, &tasks, &shutdown).await?;
+    let config_changed = Arc::new(Notify::new());
+    let ws_addrs =
+        start_ws_server(&options, &bus, &status, &tasks, &shutdown, &config_changed).await?;
+    if let Some(link) = options.webapp_link.clone() {
+        let ctx = crate::servers::webapp_link::LinkContext {
+            bus: bus.clone(),
+            status: status.clone(),
+            config_changed,
+        };
+        crate::servers::webapp_link::spawn(link, ctx, &tasks, &shutdown);
+    }
     let wake = Arc::new(Notify::new());
     let watcher = match QueueWatcher::start(&options.tasks_dir, wake.clone()) {
         Ok(w) => Some(w),
@@ -172,17 +222,67 @@ pub async fn start(
         options.engine.clone(),
         wake,
     );
-    tasks.spawn(engine.run(shutdown));
-    Ok(DaemonHandle {
+    tasks.spawn(engine.run(shutdown.clone()));
+    let mut handle = DaemonHandle {
         bus,
         status,
         commands,
         queue,
         ws_addrs,
+        control_socket: None,
         tasks,
         _watcher: watcher,
-        _sim: sim,
-    })
+        sim,
+    };
+    if let Some(listener) = control {
+        handle.control_socket = Some(serve_control(
+            listener, &handle, labels, &options, &shutdown,
+        ));
+    }
+    Ok(handle)
+}
+
+/// Takes the control socket (when one is configured), logging where it is.
+fn bind_control(options: &DaemonOptions) -> Result<Option<ControlListener>, DaemonError> {
+    let Some(path) = &options.socket else {
+        return Ok(None);
+    };
+    let listener = control::bind(path)?;
+    tracing::info!("control socket at {}", listener.path().display());
+    Ok(Some(listener))
+}
+
+/// Serves the control socket over the daemon's handles; `stop` cancels `shutdown`.
+fn serve_control(
+    listener: ControlListener,
+    daemon: &DaemonHandle,
+    labels: Arc<Labels>,
+    options: &DaemonOptions,
+    shutdown: &CancellationToken,
+) -> PathBuf {
+    let path = listener.path().to_owned();
+    let ejector = Ejector::new(
+        daemon.sim.clone(),
+        daemon.bus.clone(),
+        daemon.status.clone(),
+        daemon.commands.clone(),
+    );
+    let ctx = ControlContext {
+        bus: daemon.bus.clone(),
+        status: daemon.status.clone(),
+        commands: daemon.commands.clone(),
+        queue: daemon.queue.clone(),
+        labels,
+        ejector: Arc::new(ejector),
+        stop: shutdown.clone(),
+    };
+    let config = ControlConfig {
+        heartbeat_interval: options.heartbeat_interval,
+        ..ControlConfig::default()
+    };
+    let server = control::run(listener, ctx, config, shutdown.child_token());
+    daemon.tasks.spawn(server);
+    path
 }
 
 /// Opens the queue and recovers from whatever a previous life left behind, stopping any
@@ -202,13 +302,10 @@ fn open_queue(options: &DaemonOptions) -> Result<(Arc<Queue>, RecoveryReport), D
 
 /// Tasks recovery failed (`RETRIES_EXHAUSTED`) are news for everyone listening.
 fn publish_recovered(bus: &EventBus, report: &RecoveryReport) {
-    for rejected in &report.failed {
-        bus.publish(DaemonEvent::TaskFinished {
-            task_id: rejected.task_id.clone(),
-            task_type: rejected.task_type.clone(),
-            error: Some(rejected.error()),
-        });
-    }
+    report
+        .failed
+        .iter()
+        .for_each(|f| bus.publish(crate::engine::rejected_event(f)));
 }
 
 async fn start_ws_server(
@@ -217,6 +314,7 @@ async fn start_ws_server(
     status: &StatusHandle,
     tasks: &TaskTracker,
     shutdown: &CancellationToken,
+    config_changed: &Arc<Notify>,
 ) -> Result<Vec<std::net::SocketAddr>, DaemonError> {
     let Some(port) = options.ws_port else {
         return Ok(Vec::new());
@@ -224,6 +322,7 @@ async fn start_ws_server(
     let config = WsServerConfig {
         port,
         heartbeat_interval: options.heartbeat_interval,
+        webapp_origin: options.webapp_url.clone(),
         ..WsServerConfig::default()
     };
     let listeners = ws::bind(config)
@@ -236,7 +335,7 @@ async fn start_ws_server(
     let ctx = WsContext {
         bus: bus.clone(),
         status: status.clone(),
-        config_changed: Arc::new(Notify::new()),
+        config_changed: config_changed.clone(),
     };
     tasks.spawn(ws::run(listeners, ctx, shutdown.child_token()));
     Ok(addrs)
@@ -269,8 +368,11 @@ fn drives_and_command(
     options: &DaemonOptions,
 ) -> Result<(Option<SimRig>, MakemkvconCommand, Vec<DriveSlot>), DaemonError> {
     if let Some(sim) = &options.simulate {
-        let rig = SimRig::create_temp(&sim.discs, sim.rate_mbps, sim.fault)
+        let mut rig = SimRig::create_temp(&sim.discs, sim.rate_mbps, sim.fault)
             .map_err(|e| DaemonError::Sim(e.to_string()))?;
+        if let Some(executable) = &options.sim_executable {
+            rig = rig.with_executable(executable);
+        }
         let drives = rig
             .devices()
             .into_iter()
@@ -282,6 +384,8 @@ fn drives_and_command(
         let command = rig.command();
         return Ok((Some(rig), command, drives));
     }
+    // `makemkvcon: None` means discovery found none (SPEC §3): the engine must get no
+    // drive then, so tasks stay queued; the reason is in `options.problems`.
     let program = options
         .makemkvcon
         .clone()
@@ -306,6 +410,7 @@ fn initial_status(options: &DaemonOptions, drives: &[DriveSlot]) -> StatusSnapsh
                 ..DriveStatus::default()
             })
             .collect(),
+        problems: options.problems.clone(),
         ..StatusSnapshot::default()
     }
 }

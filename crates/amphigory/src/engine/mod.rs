@@ -64,6 +64,8 @@ pub struct EngineOptions {
     pub lease_interval: Duration,
     /// On shutdown, how long running tasks may go on before they are requeued.
     pub shutdown_grace: Duration,
+    /// How often claims whose lease expired (another daemon died) are taken back.
+    pub expired_lease_check: Duration,
 }
 
 impl Default for EngineOptions {
@@ -72,6 +74,7 @@ impl Default for EngineOptions {
             rescan_interval: Duration::from_secs(5),
             lease_interval: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
+            expired_lease_check: Duration::from_secs(60),
         }
     }
 }
@@ -161,7 +164,14 @@ impl Engine {
     pub async fn run(mut self, shutdown: CancellationToken) {
         let mut rescan = tokio::time::interval(self.ctx.options.rescan_interval);
         rescan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut expiry = tokio::time::interval(self.ctx.options.expired_lease_check);
+        expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        expiry.reset(); // start-up recovery just ran; the first check is one period away
         self.ctx.status.update(|s| s.paused = self.paused);
+        if self.paused {
+            // Only changes are logged below: say why nothing runs when we start paused.
+            tracing::info!("queue paused");
+        }
         loop {
             self.refresh_pause_and_depth();
             self.dispatch();
@@ -172,6 +182,7 @@ impl Engine {
                 Some(cmd) = self.commands.recv() => self.on_command(cmd),
                 () = self.wake.notified() => {}
                 _ = rescan.tick() => {}
+                _ = expiry.tick() => self.recover_expired(),
             }
         }
         self.drain().await;
@@ -308,14 +319,24 @@ impl Engine {
         }
     }
 
+    /// Takes back claims of daemons that stopped renewing their lease (SPEC §4).
+    fn recover_expired(&self) {
+        match self.ctx.queue.recover_expired() {
+            Ok(report) => {
+                report.log();
+                report
+                    .failed
+                    .iter()
+                    .for_each(|f| self.ctx.bus.publish(rejected_event(f)));
+            }
+            Err(e) => tracing::warn!("checking for expired claims failed: {e}"),
+        }
+    }
+
     fn report_poison(&self) {
         for rejected in self.ctx.queue.take_rejected() {
             tracing::warn!(task = %rejected.task_id, "invalid task: {}", rejected.message);
-            self.ctx.bus.publish(DaemonEvent::TaskFinished {
-                task_id: rejected.task_id.clone(),
-                task_type: rejected.task_type.clone(),
-                error: Some(rejected.error()),
-            });
+            self.ctx.bus.publish(rejected_event(&rejected));
         }
     }
 
@@ -331,6 +352,16 @@ impl Engine {
                 .for_each(|(_, r)| r.stop(StopReason::Shutdown));
             self.tracker.wait().await;
         }
+    }
+}
+
+/// The event announcing a task the queue failed without running it (invalid, or out of
+/// retries).
+pub(crate) fn rejected_event(rejected: &crate::queue::Rejected) -> DaemonEvent {
+    DaemonEvent::TaskFinished {
+        task_id: rejected.task_id.clone(),
+        task_type: rejected.task_type.clone(),
+        error: Some(rejected.error()),
     }
 }
 

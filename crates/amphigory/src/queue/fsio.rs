@@ -5,6 +5,7 @@ use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use nix::errno::Errno;
@@ -13,10 +14,56 @@ use nix::sys::stat::{UtimensatFlags, utimensat};
 use nix::sys::time::TimeSpec;
 
 /// Prefix of every temporary file the queue writes: hidden, so no reader takes it for a
-/// task or a result.
+/// task or a result. The full prefix names the writer, `.amphigory.<host>.<pid>.` (see
+/// [`writer_prefix`]), so a restarted daemon can remove what a killed one left behind.
 pub(crate) const TEMP_PREFIX: &str = ".amphigory.";
 /// Suffix of those temporary files: not `.json`.
 pub(crate) const TEMP_SUFFIX: &str = ".tmp";
+
+/// `.amphigory.<host>.<pid>.`: the temp-file prefix of this process.
+fn writer_prefix() -> &'static str {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    PREFIX.get_or_init(|| format!("{TEMP_PREFIX}{}.{}.", this_host(), std::process::id()))
+}
+
+/// The host name with anything but letters, digits and `-` replaced by `-` (no dots, so
+/// a temp name splits cleanly).
+fn this_host() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+/// True when `name` is a temporary file written by another process of this host that no
+/// longer runs: it was killed mid-write and nobody will ever rename the file. Temp files
+/// of other hosts (shared mounts), of live processes, or in the old format are not.
+pub(crate) fn temp_writer_is_dead(name: &str) -> bool {
+    let Some(rest) = name
+        .strip_prefix(TEMP_PREFIX)
+        .and_then(|r| r.strip_suffix(TEMP_SUFFIX))
+    else {
+        return false;
+    };
+    let mut parts = rest.splitn(3, '.');
+    let (Some(host), Some(pid), Some(_random)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Some(pid) = pid.parse::<u32>().ok().filter(|p| *p > 0) else {
+        return false;
+    };
+    if host != this_host() || pid == std::process::id() {
+        return false;
+    }
+    let Ok(raw) = i32::try_from(pid) else {
+        return false;
+    };
+    // Signal 0 only asks whether the process exists (EPERM: it does, as another user).
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None) == Err(Errno::ESRCH)
+}
 
 /// Writes `bytes` to `dir/name` atomically: a hidden temp file in the same directory,
 /// written, fsynced, renamed over the target (or, with `clobber` false, renamed only if
@@ -24,7 +71,7 @@ pub(crate) const TEMP_SUFFIX: &str = ".tmp";
 /// Readers see the old file or the new one, never a part.
 pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], clobber: bool) -> io::Result<()> {
     let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
+        .prefix(writer_prefix())
         .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)?;
     // tempfile creates 0600; the webapp (another user, in a container) must read these.
@@ -47,7 +94,7 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], clobber: bool) 
 /// slow a pick-up down (`sync_all` is `F_FULLFSYNC` on macOS: milliseconds each).
 pub(crate) fn replace_file(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
+        .prefix(writer_prefix())
         .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)?;
     tmp.as_file()
@@ -239,6 +286,23 @@ mod tests {
             read_task_file(&dir.path().join("none"), 10),
             Err(ReadProblem::Gone)
         ));
+    }
+
+    #[test]
+    fn temp_files_of_dead_writers_on_this_host_are_recognised() {
+        let host = this_host();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let ours = std::process::id();
+        let temp = |host: &str, pid: u32| format!(".amphigory.{host}.{pid}.AbC123.tmp");
+        assert!(temp_writer_is_dead(&temp(&host, dead)));
+        assert!(!temp_writer_is_dead(&temp(&host, ours)));
+        assert!(!temp_writer_is_dead(&temp(&host, 1)));
+        assert!(!temp_writer_is_dead(&temp(&host, 0)));
+        assert!(!temp_writer_is_dead(&temp("elsewhere", dead)));
+        assert!(!temp_writer_is_dead(".amphigory.AbC123.tmp"));
+        assert_eq!(writer_prefix(), format!(".amphigory.{host}.{ours}."));
     }
 
     #[test]

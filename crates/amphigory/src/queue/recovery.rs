@@ -143,7 +143,7 @@ impl Queue {
         }
         if let Some(record) = record {
             if let Some(dir) = record.output_dir.as_deref() {
-                remove_partial_at(dir, id, report);
+                self.remove_partial_in(dir, id, report);
                 remove_runner_dirs(dir, record.pid, report);
             }
         }
@@ -261,12 +261,25 @@ impl Queue {
     pub(crate) fn remove_partial(&self, task: &Task) -> Option<PathBuf> {
         let rip = task.rip()?;
         let mut report = RecoveryReport::default();
-        remove_partial_at(&rip.directory, &task.id, &mut report);
+        self.remove_partial_in(&rip.directory, &task.id, &mut report);
         report.removed_partials.pop()
     }
 
-    /// Removes stale sidecars (no task file, older than a lease) and stale temporary
-    /// files left by an atomic write that was interrupted.
+    /// Removes `rip_temp_dir(dir, id)`. While `id` has no result, a file in `dir` that is
+    /// a second link of a file in the temp directory goes too: the interrupted run had
+    /// placed its output but not yet written the result (see the runner's
+    /// `RipRequest::temp_dir`), so the rerun rips it afresh rather than refusing to
+    /// overwrite it. With a result, that file is the task's output and stays.
+    fn remove_partial_in(&self, dir: &Path, id: &str, report: &mut RecoveryReport) {
+        if !fsio::exists(&self.layout.file(TaskState::Complete, id)) {
+            remove_placed_output(dir, &rip_temp_dir(dir, id), report);
+        }
+        remove_partial_at(dir, id, report);
+    }
+
+    /// Removes stale sidecars (no task file, older than a lease) and the temporary files
+    /// of interrupted atomic writes: at once when their writer is a dead process of this
+    /// host, else once they are older than a lease (another host may still be writing).
     fn sweep_leftovers(&self) {
         let in_progress = self.layout.dir(TaskState::InProgress);
         let dirs = [
@@ -276,7 +289,7 @@ impl Queue {
             self.layout.dir(TaskState::Complete),
             self.layout.dir(TaskState::Failed),
         ];
-        for dir in dirs {
+        for dir in dirs.into_iter().chain(self.state.dirs()) {
             let Ok(entries) = fs::read_dir(&dir) else {
                 continue;
             };
@@ -292,11 +305,8 @@ impl Queue {
                     continue;
                 }
                 let path = entry.path();
-                if fsio::age(&path)
-                    .ok()
-                    .flatten()
-                    .is_some_and(|age| age >= LEASE)
-                {
+                let orphaned = temp && fsio::temp_writer_is_dead(name);
+                if orphaned || fsio::age(&path).ok().flatten().is_some_and(|a| a >= LEASE) {
                     if let Err(e) = fsio::remove_any(&path) {
                         tracing::warn!(path = %path.display(), error = %e, "cannot remove leftover");
                     }
@@ -331,6 +341,41 @@ fn remove_runner_dirs(dir: &Path, pid: u32, report: &mut RecoveryReport) {
     }
 }
 
+/// Removes the regular files of `dir` that are the same file (device and inode) as a
+/// multiply linked regular file in `temp`.
+fn remove_placed_output(dir: &Path, temp: &Path, report: &mut RecoveryReport) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = fs::read_dir(temp) else {
+        return;
+    };
+    let linked: HashSet<(u64, u64)> = entries
+        .flatten()
+        .filter_map(|e| fs::symlink_metadata(e.path()).ok())
+        .filter(|m| m.is_file() && m.nlink() > 1)
+        .map(|m| (m.dev(), m.ino()))
+        .collect();
+    let Ok(entries) = fs::read_dir(dir).map(|e| e.flatten()) else {
+        return;
+    };
+    for entry in entries.filter(|_| !linked.is_empty()) {
+        let path = entry.path();
+        let placed = fs::symlink_metadata(&path)
+            .is_ok_and(|m| m.is_file() && linked.contains(&(m.dev(), m.ino())));
+        if !placed {
+            continue;
+        }
+        match fs::remove_file(&path) {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "removed the output of an interrupted rip; it is ripped again");
+                report.removed_partials.push(path);
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove the output of an interrupted rip")
+            }
+        }
+    }
+}
+
 /// Removes `rip_temp_dir(dir, id)` if it is a real directory (never a link).
 fn remove_partial_at(dir: &Path, id: &str, report: &mut RecoveryReport) {
     let temp = rip_temp_dir(dir, id);
@@ -346,5 +391,59 @@ fn remove_partial_at(dir: &Path, id: &str, report: &mut RecoveryReport) {
         Err(e) => {
             tracing::warn!(path = %temp.display(), error = %e, "cannot remove partial rip output")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use amphigory_wire::task::TaskType;
+
+    /// A rip claimed by a daemon that died after placing its output (a second link in
+    /// the task's temp directory), with or without its result written; then recovered by
+    /// the restarted daemon. Returns the report and the destination.
+    fn placed_then_killed(tmp: &Path, with_result: bool) -> (RecoveryReport, PathBuf) {
+        let out = tmp.join("out");
+        fs::create_dir(&out).unwrap();
+        let open = || Queue::open(tmp.join("tasks"), &tmp.join("state"), "a@host").unwrap();
+        let queue = open();
+        let task = serde_json::json!({"id": "a-rip", "type": "rip", "track": {"number": 0},
+            "output_info": {"directory": format!("{}/", out.display()), "filename": "M.mkv"}});
+        let queued = queue.layout().file(TaskState::Queued, "a-rip");
+        fs::write(queued, task.to_string()).unwrap();
+        let claim = queue.next(|_| true).unwrap().unwrap();
+        let temp = rip_temp_dir(&out, "a-rip");
+        fs::create_dir(&temp).unwrap();
+        fs::write(temp.join("title_t00.mkv"), b"movie").unwrap();
+        let destination = out.join("M.mkv");
+        fs::hard_link(temp.join("title_t00.mkv"), &destination).unwrap();
+        if with_result {
+            let error = TaskError::new(ErrorCode::Unknown, "x", None);
+            let result = super::super::failure_result("a-rip", TaskType::Rip, None, error);
+            queue
+                .write_result(Some(&claim.task().raw), &result)
+                .unwrap();
+        }
+        drop((claim, queue));
+        let report = open().recover().unwrap();
+        assert!(!temp.exists());
+        (report, destination)
+    }
+
+    #[test]
+    fn an_output_placed_before_a_crash_is_ripped_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (report, destination) = placed_then_killed(tmp.path(), false);
+        assert!(!destination.exists(), "the rerun must be able to write it");
+        assert!(report.removed_partials.contains(&destination));
+        assert_eq!(report.requeued, vec!["a-rip".to_owned()]);
+    }
+
+    #[test]
+    fn an_output_whose_result_was_written_stays() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (report, destination) = placed_then_killed(tmp.path(), true);
+        assert_eq!(fs::read(&destination).unwrap(), b"movie");
+        assert_eq!(report.already_complete, vec!["a-rip".to_owned()]);
     }
 }

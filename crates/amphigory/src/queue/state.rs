@@ -78,6 +78,11 @@ impl StateStore {
         })
     }
 
+    /// The directories this store writes files into (for the leftover sweep).
+    pub fn dirs(&self) -> [PathBuf; 2] {
+        [self.dir.clone(), self.claims_dir()]
+    }
+
     fn claims_dir(&self) -> PathBuf {
         self.dir.join("claims")
     }

@@ -1,8 +1,12 @@
 //! The daemon's servers: the WebSocket server browsers and local tools connect to
-//! (SPEC §7.1), and the `request` methods (§7.2) it shares with the webapp link.
+//! (SPEC §7.1), the live link to the webapp (§7.2, [`webapp_link`]), and the `request`
+//! methods both answer the same way; and the local control socket (§8, [`control`]) the
+//! CLI and status bars use.
 //!
 //! Each server takes what it needs as arguments (listeners, the event bus, the status
 //! handle, a shutdown token), so tests start a real one on `127.0.0.1:0`.
 
+pub mod control;
 pub mod requests;
+pub mod webapp_link;
 pub mod ws;

@@ -5,9 +5,12 @@
     clippy::indexing_slicing
 )]
 #![allow(dead_code)]
-//! Shared test helpers: locating the shared fixtures beside the repository.
+//! Shared test helpers: locating the shared fixtures beside the repository, and
+//! [`daemon`], the harness that runs the real daemon process in a temporary directory.
 
 use std::path::PathBuf;
+
+pub mod daemon;
 
 /// `<repo>/../shared/fixtures/<rel>`. When the shared folder is missing (a bare clone) the
 /// test is skipped with a notice, except under `CI=true`, where skipping would hide

@@ -82,6 +82,7 @@ pub fn snapshot() -> StatusSnapshot {
             speed: None,
         }],
         problems: Vec::new(),
+        webapp_link: None,
     }
 }
 

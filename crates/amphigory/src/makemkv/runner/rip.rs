@@ -13,7 +13,8 @@
 //!   the volume must have that much free (`statvfs`) before anything starts.
 //! - MakeMKV writes into `<output>/.amphigory-rip-<daemon pid>-<random>/`; an `mkv` run
 //!   prints no `TINFO`, so its file is the single `.mkv` found there. The directory is
-//!   removed on every path (success, failure, cancel, and on drop as a backstop).
+//!   removed on every path (success, failure, cancel, and on drop as a backstop), except
+//!   a directory named by the caller ([`RipRequest::temp_dir`]) after a success.
 
 use std::ffi::OsString;
 use std::io;
@@ -44,7 +45,10 @@ pub struct RipRequest {
     pub expected_size: Option<u64>,
     /// Hidden directory (inside `output_dir`) to rip into before the rename. Named per task
     /// by the engine (`queue::rip_temp_dir`) so any daemon's crash recovery can find and
-    /// remove it; `None` makes a fresh uniquely named one.
+    /// remove it; `None` makes a fresh uniquely named one. A named directory outlives a
+    /// successful rip, holding a second hard link of the placed file: until the caller has
+    /// written the result and removed the directory, that link proves to crash recovery
+    /// which file at the destination this rip placed.
     pub temp_dir: Option<PathBuf>,
 }
 
@@ -96,7 +100,9 @@ impl Runner {
             let tried = self
                 .rip_into(&temp, request, &destination, cancel, &mut reporter)
                 .await;
-            drop(temp);
+            if request.temp_dir.is_some() && matches!(tried, Ok(Tried::Saved(_))) {
+                temp.keep();
+            }
             match tried? {
                 Tried::Saved(output) => {
                     reporter.complete();
@@ -134,8 +140,11 @@ impl Runner {
             reporter.handle(&event);
         })
         .await?;
+        let keep_link = request.temp_dir.is_some();
         match verdict(&end) {
-            Verdict::Saved => place_output(temp.path(), destination, &end).map(Tried::Saved),
+            Verdict::Saved => {
+                place_output(temp.path(), destination, &end, keep_link).map(Tried::Saved)
+            }
             Verdict::RetryOpen => Ok(Tried::RetryOpen(end.detail())),
             Verdict::Fail(error) => Err(error),
         }
@@ -251,6 +260,11 @@ impl RipTemp {
     fn path(&self) -> &Path {
         &self.0
     }
+
+    /// Leaves the directory for the caller to remove.
+    fn keep(self) {
+        std::mem::forget(self);
+    }
 }
 
 impl Drop for RipTemp {
@@ -308,8 +322,14 @@ fn find_mkv(dir: &Path) -> io::Result<(PathBuf, u64)> {
     }
 }
 
-/// Moves MakeMKV's file to `destination` without replacing anything there.
-fn place_output(temp: &Path, destination: &Path, end: &AttemptEnd) -> Result<RipOutput, RunError> {
+/// Moves MakeMKV's file to `destination` without replacing anything there (`keep_link`:
+/// leaving a second link in `temp`).
+fn place_output(
+    temp: &Path,
+    destination: &Path,
+    end: &AttemptEnd,
+    keep_link: bool,
+) -> Result<RipOutput, RunError> {
     let failed = |message: &str, e: io::Error| {
         RunError::failed(
             ErrorCode::MakemkvFailed,
@@ -326,7 +346,7 @@ fn place_output(temp: &Path, destination: &Path, end: &AttemptEnd) -> Result<Rip
         ));
     }
     let makemkv_name = file.file_name().map(|n| n.to_string_lossy().into_owned());
-    move_no_clobber(&file, destination).map_err(|e| {
+    move_no_clobber(&file, destination, keep_link).map_err(|e| {
         let message = if e.kind() == io::ErrorKind::AlreadyExists {
             format!(
                 "{} appeared during the rip; not overwriting it",
@@ -344,10 +364,11 @@ fn place_output(temp: &Path, destination: &Path, end: &AttemptEnd) -> Result<Rip
     })
 }
 
-/// Hard link + unlink (atomic, fails on an existing name); where the file system has no
-/// hard links, a rename after a check.
-fn move_no_clobber(from: &Path, to: &Path) -> io::Result<()> {
+/// Hard link + unlink (atomic, fails on an existing name; `keep_from` skips the unlink);
+/// where the file system has no hard links, a rename after a check.
+fn move_no_clobber(from: &Path, to: &Path, keep_from: bool) -> io::Result<()> {
     match std::fs::hard_link(from, to) {
+        Ok(()) if keep_from => Ok(()),
         Ok(()) => std::fs::remove_file(from),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
         Err(link_error) => {
@@ -402,13 +423,18 @@ mod tests {
         let (a, b) = (dir.path().join("a.mkv"), dir.path().join("b.mkv"));
         std::fs::write(&a, b"new").unwrap();
         std::fs::write(&b, b"old").unwrap();
-        let err = move_no_clobber(&a, &b).unwrap_err();
+        let err = move_no_clobber(&a, &b, false).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(std::fs::read(&b).unwrap(), b"old");
         std::fs::remove_file(&b).unwrap();
-        move_no_clobber(&a, &b).unwrap();
+        move_no_clobber(&a, &b, false).unwrap();
         assert!(!a.exists());
         assert_eq!(std::fs::read(&b).unwrap(), b"new");
+        let c = dir.path().join("c.mkv");
+        move_no_clobber(&b, &c, true).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        let ino = |p: &Path| std::fs::metadata(p).unwrap().ino();
+        assert_eq!(ino(&b), ino(&c), "a second link stays behind");
     }
 
     #[test]

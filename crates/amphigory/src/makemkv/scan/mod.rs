@@ -14,12 +14,17 @@
 
 use std::collections::VecDeque;
 
+use amphigory_wire::ErrorCode;
 use amphigory_wire::scan::{AudioStream, DiscType, ScanResult, SubtitleStream, Track};
-use amphigory_wire::{ErrorCode, TaskError};
 
-use super::classify;
-use super::messages::{self, Meaning, code};
-use super::robot::{
+mod failure;
+
+use failure::fatal_kind;
+pub use failure::{RecentMessage, ScanFailure, ScanFailureKind};
+
+use crate::makemkv::classify;
+use crate::makemkv::messages::{self, Meaning};
+use crate::makemkv::robot::{
     Attribute, AttributeKey, DriveLine, Message, RobotLine, attribute_key, find_either, parse_line,
 };
 
@@ -81,82 +86,6 @@ impl Drive {
             disc_name: d.disc_name.to_string(),
             device: d.device.to_string(),
         }
-    }
-}
-
-/// One `MSG` line kept for error details.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecentMessage {
-    /// Message code.
-    pub code: u32,
-    /// Localised text.
-    pub text: String,
-}
-
-/// Why a scan failed, finer than the wire code so the runner can decide what to do
-/// (only [`ScanFailureKind::OpenFailed`] is worth a retry). Variants are ordered by how well
-/// they explain a transcript: when several appear, the first in this order is reported —
-/// licensing blocks everything, a missing drive explains a failed open, and so on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ScanFailureKind {
-    /// 5021 / 5055: version too old, key or shareware period expired.
-    Refused,
-    /// 5042, or every `DRV` slot empty: MakeMKV sees no drive at all.
-    NoDrives,
-    /// 3031: the drive's region protection.
-    RegionLocked,
-    /// A read error reported the medium gone.
-    DiscEjected,
-    /// A yes/no question robot mode cannot answer (5038, 5053).
-    UnanswerableQuestion,
-    /// Another message `messages::meaning` calls fatal.
-    Fatal,
-    /// 5010: the disc could not be opened; retry once with backoff (drive spinning up).
-    OpenFailed,
-    /// `TCOUNT:0`: the disc opened but holds no title over the minimum length.
-    NoTitles,
-    /// No title listing and no failure message (e.g. no source given: usage help).
-    NoListing,
-    /// Titles were listed but the run stopped before `MSG:5011`.
-    Incomplete,
-}
-
-impl ScanFailureKind {
-    /// Code and message of a failure no `MSG` names with a message of its own.
-    fn own(self) -> (Self, ErrorCode, &'static str) {
-        use ErrorCode as E;
-        let (code, message) = match self {
-            Self::OpenFailed => (E::DiscUnreadable, "MakeMKV could not open the disc"),
-            Self::DiscEjected => (E::DiscEjected, "Disc was ejected during the scan"),
-            Self::NoDrives => (E::DiscUnreadable, "MakeMKV cannot see any optical drive"),
-            Self::NoTitles => (E::MakemkvFailed, "MakeMKV found no titles on the disc"),
-            Self::Incomplete => (
-                E::MakemkvFailed,
-                "MakeMKV stopped before finishing the scan",
-            ),
-            _ => (E::MakemkvFailed, "MakeMKV printed no title listing"),
-        };
-        (self, code, message)
-    }
-}
-
-/// A failed scan: the wire error of SPEC §5 plus its [`ScanFailureKind`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct ScanFailure {
-    /// What went wrong, for the runner's retry decision.
-    pub kind: ScanFailureKind,
-    /// Wire error code.
-    pub code: ErrorCode,
-    /// One sentence for a person.
-    pub message: String,
-    /// The last MakeMKV messages, for a developer.
-    pub detail: Option<String>,
-}
-
-impl From<ScanFailure> for TaskError {
-    fn from(f: ScanFailure) -> Self {
-        TaskError::new(f.code, f.message, f.detail)
     }
 }
 
@@ -428,16 +357,6 @@ impl ScanAssembler {
     }
 }
 
-/// The kind of a message `meaning` called fatal; the codes come from its table.
-fn fatal_kind(msg_code: u32) -> ScanFailureKind {
-    match msg_code {
-        code::VERSION_TOO_OLD | code::SHAREWARE_EXPIRED => ScanFailureKind::Refused,
-        code::NO_DRIVES => ScanFailureKind::NoDrives,
-        code::REGION_LOCK => ScanFailureKind::RegionLocked,
-        _ => ScanFailureKind::Fatal,
-    }
-}
-
 /// The entry for `key` in `items` (kept sorted by key), created when missing. Records
 /// arrive grouped by title and stream, so the last entry is nearly always the one.
 fn slot<T, K: Ord + Copy>(
@@ -599,177 +518,4 @@ pub fn parse_scan_bytes(bytes: &[u8]) -> Result<ScanResult, ScanFailure> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use amphigory_wire::scan::Classification;
-
-    const OK: &str =
-        r#"MSG:5011,0,0,"Operation successfully completed","Operation successfully completed""#;
-
-    fn scan(lines: &[&str]) -> Result<ScanResult, ScanFailure> {
-        parse_scan(&lines.join("\n"))
-    }
-
-    fn failure(lines: &[&str]) -> ScanFailure {
-        match scan(lines) {
-            Err(f) => f,
-            Ok(r) => panic!("scanned: {r:?}"),
-        }
-    }
-
-    #[test]
-    fn streams_are_grouped_by_index_not_by_position() {
-        let r = scan(&[
-            "TCOUNT:1",
-            r#"CINFO:1,6209,"Blu-ray disc""#,
-            r#"CINFO:32,0,"VOLUME""#,
-            r#"TINFO:0,9,0,"1:39:56""#,
-            r#"SINFO:0,2,1,6203,"Subtitles""#,
-            r#"SINFO:0,1,1,6202,"Audio""#,
-            r#"SINFO:0,2,3,0,"fre""#,
-            r#"SINFO:0,1,3,0,"eng""#,
-            r#"SINFO:0,1,6,0,"""#,
-            r#"SINFO:0,1,7,0,"Dolby TrueHD""#,
-            r#"SINFO:0,1,13,0,"640 Kb/s""#,
-            r#"SINFO:0,1,14,0,"8""#,
-            r#"SINFO:0,1,22,0,"1""#,
-            r#"SINFO:0,2,5,0,"S_VOBSUB""#,
-            r#"SINFO:0,2,22,0,"6144""#,
-            r#"SINFO:0,0,1,6201,"Video""#,
-            r#"SINFO:0,0,19,0,"1920x1080""#,
-            "HSH:0,x,y,1",
-            r#"TINFO:0,99,0,"unknown attribute""#,
-        ])
-        .unwrap();
-        assert_eq!(r.disc_type, DiscType::Bluray);
-        assert_eq!(r.disc_name.as_deref(), Some("VOLUME"));
-        let t = &r.tracks[0];
-        assert_eq!((t.chapters, t.chapter_count), (0, 0));
-        assert_eq!(t.resolution.as_deref(), Some("1920x1080"));
-        let a = &t.audio_streams[0];
-        assert_eq!(a.language.as_deref(), Some("eng"));
-        assert_eq!(a.codec.as_deref(), Some("Dolby TrueHD"));
-        assert_eq!(
-            (a.channels, a.commentary, a.derived),
-            (Some(8), true, false)
-        );
-        let s = &t.subtitle_streams[0];
-        assert_eq!(s.language.as_deref(), Some("fre"));
-        assert_eq!(s.format.as_deref(), Some("S_VOBSUB"));
-        assert_eq!((s.forced, s.derived), (true, true));
-    }
-
-    #[test]
-    fn wide_video_makes_uhd_and_cinfo_2_names_the_disc() {
-        let r = scan(&[
-            r#"CINFO:1,6209,"Blu-ray disc""#,
-            r#"CINFO:2,0,"Name""#,
-            r#"CINFO:32,0,"VOLUME""#,
-            r#"SINFO:0,0,1,6201,"Video""#,
-            r#"SINFO:0,0,19,0,"3840x2160""#,
-        ])
-        .unwrap();
-        assert_eq!(
-            (r.disc_type, r.disc_name.as_deref()),
-            (DiscType::Uhd, Some("Name"))
-        );
-        assert_eq!(r.tracks[0].classification, Classification::Other);
-    }
-
-    #[test]
-    fn success_needs_5011_once_messages_appear() {
-        let title = r#"TINFO:0,9,0,"0:20:00""#;
-        assert!(scan(&["TCOUNT:1", title]).is_ok());
-        assert!(scan(&[OK, "TCOUNT:1", title]).is_ok());
-        assert_eq!(failure(&[OK, title]).kind, ScanFailureKind::Incomplete);
-        let f = failure(&[
-            r#"MSG:1005,0,1,"started","%1 started","x""#,
-            "TCOUNT:1",
-            title,
-        ]);
-        assert_eq!(
-            (f.kind, f.code),
-            (ScanFailureKind::Incomplete, ErrorCode::MakemkvFailed)
-        );
-        assert_eq!(f.detail.as_deref(), Some("[1005] started"));
-        assert_eq!(failure(&[OK, "TCOUNT:0"]).kind, ScanFailureKind::NoTitles);
-        assert_eq!(
-            failure(&[OK, "Use: makemkvcon"]).kind,
-            ScanFailureKind::NoListing
-        );
-    }
-
-    #[test]
-    fn the_most_telling_failure_wins() {
-        let open = r#"MSG:5010,0,0,"Failed to open disc","Failed to open disc""#;
-        let region = r#"MSG:3031,0,1,"Drive has RPC protection","x","y""#;
-        let old = r#"MSG:5021,131332,1,"This application version is too old.","x","y""#;
-        let none = r#"MSG:5042,0,0,"No usable optical drives.","x""#;
-        let drive = r#"DRV:0,2,999,1,"BD","DVD_VIDEO","E:""#;
-        let f = failure(&[drive, open, "TCOUNT:0"]);
-        assert_eq!(
-            (f.kind, f.code),
-            (ScanFailureKind::OpenFailed, ErrorCode::DiscUnreadable)
-        );
-        assert_eq!(
-            failure(&[drive, region, open]).kind,
-            ScanFailureKind::RegionLocked
-        );
-        let f = failure(&[none, old]);
-        assert_eq!(
-            (f.kind, f.code),
-            (ScanFailureKind::Refused, ErrorCode::MakemkvFailed)
-        );
-        assert!(f.message.contains("key"), "{}", f.message);
-        let f = failure(&[r#"DRV:0,256,999,0,"","","""#, open]);
-        assert_eq!(
-            (f.kind, f.code),
-            (ScanFailureKind::NoDrives, ErrorCode::DiscUnreadable)
-        );
-        // A fatal message fails even a scan that listed titles.
-        assert!(scan(&[region, "TCOUNT:1", r#"TINFO:0,9,0,"1:00:00""#, OK]).is_err());
-        let task: TaskError = f.into();
-        assert_eq!(task.code, ErrorCode::DiscUnreadable);
-    }
-
-    #[test]
-    fn drives_and_recent_messages_are_kept_incrementally() {
-        let mut a = ScanAssembler::new();
-        a.push_line(r#"DRV:1,0,999,0,"BD-ROM","","/dev/sr1""#);
-        a.push_line(r#"DRV:0,3,999,0,"BD-ROM","","/dev/sr0""#);
-        a.push_line(r#"DRV:0,2,999,12,"BD-ROM","DISC","/dev/sr0""#);
-        let indexes: Vec<(u32, bool)> =
-            a.drives().iter().map(|d| (d.index, d.has_disc())).collect();
-        assert_eq!(indexes, vec![(0, true), (1, false)]);
-        for i in 0..15 {
-            a.push_line(&format!(r#"MSG:{i},0,0,"m{i}","m""#));
-        }
-        let codes: Vec<u32> = a.recent_messages().map(|m| m.code).collect();
-        assert_eq!(codes, (5..15).collect::<Vec<_>>());
-        assert_eq!(a.failure_kind(), None);
-        a.push_line(r#"MSG:5010,0,0,"Failed to open disc","Failed to open disc""#);
-        assert_eq!(a.failure_kind(), Some(ScanFailureKind::OpenFailed));
-    }
-
-    #[test]
-    fn crlf_and_invalid_utf8_are_accepted() {
-        let r = parse_scan_bytes(b"CINFO:2,0,\"caf\xe9\"\r\nTINFO:0,9,0,\"0:01:00\"\r\n").unwrap();
-        assert_eq!(r.disc_name.as_deref(), Some("caf\u{fffd}"));
-        assert_eq!(r.tracks[0].duration.as_deref(), Some("0:01:00"));
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
-
-        #[test]
-        fn robotish_lines_never_panic(lines in proptest::collection::vec(
-            "(MSG|DRV|TCOUNT|CINFO|TINFO|SINFO|PRGV|HSH|)(:)?[0-9,\"\\\\a-z ]{0,40}", 0..40)) {
-            let _ = parse_scan(&lines.join("\n"));
-        }
-
-        #[test]
-        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
-            let _ = parse_scan_bytes(&bytes);
-        }
-    }
-}
+mod tests;

@@ -1,0 +1,182 @@
+//! The local control socket (SPEC §8): the CLI, status bars and notification daemons on
+//! this machine ask the daemon what it is doing and tell it what to do.
+//!
+//! Shaped like the WebSocket server: [`bind`] takes the socket path (lock file, stale
+//! socket check, 0600 socket in a 0700 directory, pid file) so a second daemon fails
+//! before touching anything; [`run`] then serves it with a [`ControlContext`] until the
+//! shutdown token fires, and removes the socket and pid file on the way out.
+//!
+//! - `path`: where the socket is ([`socket_path`]), shared with the CLI.
+//! - `bind`: taking, and on drop giving back, the socket path.
+//! - `conn`: one connection: bounded newline-delimited JSON requests, one response each;
+//!   malformed input is answered `ok:false` and the connection stays usable.
+//! - `actions`: what each request does.
+//! - `subscribe`: event streams: replay, live events, heartbeats, lag recovery.
+
+mod actions;
+mod bind;
+mod conn;
+pub(crate) mod lines;
+pub mod path;
+mod subscribe;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::warn;
+
+use crate::core::{EventBus, StatusHandle};
+use crate::daemon::eject::Ejector;
+use crate::daemon::labels::Labels;
+use crate::engine::EngineCommand;
+use crate::queue::Queue;
+
+pub use bind::{BindError, ControlListener, bind};
+pub use path::{SocketPathError, socket_path};
+pub use subscribe::{envelope, message_type};
+
+/// At most this many connections may be subscribed at once (SPEC §8).
+pub const MAX_SUBSCRIBERS: usize = 32;
+/// How long [`run`] waits for connections to end after shutdown.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(3);
+/// Pause after a failed `accept` (out of file descriptors…) before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Limits and timings of the server.
+#[derive(Debug, Clone)]
+pub struct ControlConfig {
+    /// Subscribed connections allowed at once; the next one is refused with `ok:false`.
+    pub max_subscribers: usize,
+    /// Connections allowed at once; further ones are answered `ok:false` and closed.
+    pub max_connections: usize,
+    /// Longest request line, in bytes.
+    pub max_line_bytes: usize,
+    /// Subscribers get a `heartbeat` this often.
+    pub heartbeat_interval: Duration,
+    /// How long a request waits for the engine's answer.
+    pub reply_timeout: Duration,
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        Self {
+            max_subscribers: MAX_SUBSCRIBERS,
+            max_connections: 256,
+            max_line_bytes: 64 * 1024,
+            heartbeat_interval: Duration::from_secs(10),
+            reply_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What the server reads and drives: the daemon's handles.
+#[derive(Debug, Clone)]
+pub struct ControlContext {
+    /// Events for subscribers.
+    pub bus: EventBus,
+    /// The snapshot behind `status`, `drives`, `sync` and heartbeats.
+    pub status: StatusHandle,
+    /// Commands to the engine (pause, resume, cancel).
+    pub commands: mpsc::Sender<EngineCommand>,
+    /// The task queue (tasks, enqueue, the `PAUSED` marker).
+    pub queue: Arc<Queue>,
+    /// Drive labels.
+    pub labels: Arc<Labels>,
+    /// Ejects discs.
+    pub ejector: Arc<Ejector>,
+    /// The daemon's root shutdown token: `stop` cancels it.
+    pub stop: CancellationToken,
+}
+
+/// Serves `listener` until `shutdown` fires, then ends every connection and removes the
+/// socket and pid file (returning once connections are gone, or after a short deadline).
+/// Never fails: a bad client or a failed `accept` is logged and the server goes on.
+pub async fn run(
+    listener: ControlListener,
+    ctx: ControlContext,
+    config: ControlConfig,
+    shutdown: CancellationToken,
+) {
+    let ControlListener { listener, guard } = listener;
+    let listener = match tokio::net::UnixListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(e) => {
+            warn!("control socket unusable: {e}");
+            return;
+        }
+    };
+    let config = sanitised(config);
+    let shared = Arc::new(conn::Shared {
+        ctx,
+        subscribers: Arc::new(Semaphore::new(config.max_subscribers)),
+        config,
+        shutdown: shutdown.clone(),
+    });
+    let tracker = TaskTracker::new();
+    accept_loop(&listener, &shared, &tracker).await;
+    drop(listener);
+    tracker.close();
+    if tokio::time::timeout(DRAIN_DEADLINE, tracker.wait())
+        .await
+        .is_err()
+    {
+        warn!("control connections still open after the shutdown deadline");
+    }
+    drop(guard);
+    tracing::debug!("control socket closed");
+}
+
+async fn accept_loop(
+    listener: &tokio::net::UnixListener,
+    shared: &Arc<conn::Shared>,
+    tracker: &TaskTracker,
+) {
+    let permits = Arc::new(Semaphore::new(shared.config.max_connections));
+    loop {
+        let accepted = tokio::select! {
+            () = shared.shutdown.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                let shared = shared.clone();
+                match permits.clone().try_acquire_owned() {
+                    Ok(permit) => {
+                        tracker.spawn(async move {
+                            conn::serve(stream, shared).await;
+                            drop(permit);
+                        });
+                    }
+                    Err(_) => {
+                        warn!("too many control connections; refusing one");
+                        tracker.spawn(conn::refuse(stream, shared));
+                    }
+                }
+            }
+            Err(e) => {
+                warn!(error = %e, "control socket accept failed");
+                tokio::select! {
+                    () = shared.shutdown.cancelled() => return,
+                    () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Replaces values that cannot work with the defaults, saying so.
+fn sanitised(mut config: ControlConfig) -> ControlConfig {
+    let defaults = ControlConfig::default();
+    if config.heartbeat_interval.is_zero() {
+        warn!("control heartbeat_interval is zero; using the default");
+        config.heartbeat_interval = defaults.heartbeat_interval;
+    }
+    if config.max_line_bytes < 1024 {
+        warn!("control max_line_bytes is too small; using the default");
+        config.max_line_bytes = defaults.max_line_bytes;
+    }
+    config
+}
