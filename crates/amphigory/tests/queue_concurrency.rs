@@ -7,19 +7,22 @@
 //! Several daemons on one queue (claim races, leases), crashes and restarts (recovery,
 //! attempts), webapp tasks through all of it, and wake-ups from file-system notifications.
 
+mod support;
+
 use std::collections::HashSet;
-use std::fs::{self, File};
+use std::fs::{self};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 use std::thread;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use amphigory::queue::{
-    Claim, MAX_ATTEMPTS, NewTask, Queue, QueueError, QueueWatcher, TaskState, rip_temp_dir,
+    MAX_ATTEMPTS, NewTask, Queue, QueueError, QueueWatcher, TaskState, rip_temp_dir,
 };
 use amphigory_wire::ErrorCode;
 use amphigory_wire::result::{ResultStatus, TaskResult};
 use serde_json::{Value, json};
+use support::queue::{drain, set_age, success, take};
 use tempfile::TempDir;
 use tokio::sync::Notify;
 use tokio::time::timeout;
@@ -91,42 +94,6 @@ fn scan(id: &str) -> Value {
 fn rip(id: &str, dir: &Path) -> Value {
     json!({"id": id, "type": "rip", "track": {"number": 0},
            "output": {"directory": format!("{}/", dir.display()), "filename": "M.mkv"}})
-}
-
-fn success(claim: &Claim) -> TaskResult {
-    TaskResult {
-        task_id: claim.id().to_owned(),
-        task_type: claim.task().task_type(),
-        status: ResultStatus::Success,
-        started_at: Some(claim.claimed_at().to_owned()),
-        completed_at: None,
-        duration_seconds: None,
-        source: None,
-        result: None,
-        error: None,
-    }
-}
-
-fn take(queue: &Queue) -> Option<Claim> {
-    let claim = queue.next(|_| true).unwrap();
-    let rejected = queue.take_rejected();
-    assert!(rejected.is_empty(), "{rejected:?}");
-    claim
-}
-
-/// Claims and finishes everything runnable; returns the ids in the order they ran.
-fn drain(queue: &Queue) -> Vec<String> {
-    let mut ran = Vec::new();
-    while let Some(claim) = take(queue) {
-        queue.finish(&claim, &success(&claim)).unwrap();
-        ran.push(claim.id().to_owned());
-    }
-    ran
-}
-
-fn set_age(path: &Path, age: Duration) {
-    let file = File::options().write(true).open(path).unwrap();
-    file.set_modified(SystemTime::now() - age).unwrap();
 }
 
 /// Ages a claim past its lease: the task file and its sidecar.

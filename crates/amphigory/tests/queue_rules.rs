@@ -7,16 +7,19 @@
 //! The rules of SPEC §4 as one daemon sees them, one test each, on real files in temporary
 //! directories (several daemons, leases and crash recovery: `queue_concurrency.rs`).
 
-use std::fs::{self, File};
+mod support;
+
+use std::fs::{self};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use amphigory::queue::{
-    Claim, NewTask, Queue, QueueError, RipSpec, TaskInput, TaskKind, TaskState, failure_result,
+    NewTask, Queue, QueueError, RipSpec, TaskInput, TaskKind, TaskState, failure_result,
 };
-use amphigory_wire::result::{ResultStatus, TaskResult};
+use amphigory_wire::result::ResultStatus;
 use amphigory_wire::{ErrorCode, TaskError};
 use serde_json::{Value, json};
+use support::queue::{drain, set_age, success, take};
 use tempfile::TempDir;
 
 struct Fixture {
@@ -87,46 +90,6 @@ fn rip(id: &str, dir: &Path) -> Value {
     json!({"id": id, "type": "rip", "created_at": "2025-12-27T14:30:52",
            "track": {"number": 0, "expected_size_bytes": 11_397_666_816_u64, "expected_duration": "1:39:56"},
            "output": {"directory": format!("{}/", dir.display()), "filename": "Movie (2004).mkv"}})
-}
-
-fn success(claim: &Claim) -> TaskResult {
-    TaskResult {
-        task_id: claim.id().to_owned(),
-        task_type: claim.task().task_type(),
-        status: ResultStatus::Success,
-        started_at: Some(claim.claimed_at().to_owned()),
-        completed_at: Some(claim.claimed_at().to_owned()),
-        duration_seconds: Some(0),
-        source: None,
-        result: Some(json!({"disc_name": "X", "tracks": []})),
-        error: None,
-    }
-}
-
-fn take(queue: &Queue) -> Option<Claim> {
-    let claim = queue.next(|_| true).unwrap();
-    let rejected = queue.take_rejected();
-    assert!(rejected.is_empty(), "{rejected:?}");
-    claim
-}
-
-/// Claims and finishes everything runnable; returns the ids in the order they ran.
-fn drain(queue: &Queue) -> Vec<String> {
-    let mut ran = Vec::new();
-    while let Some(claim) = take(queue) {
-        queue.finish(&claim, &success(&claim)).unwrap();
-        ran.push(claim.id().to_owned());
-    }
-    ran
-}
-
-fn set_age(path: &Path, age: Duration) {
-    File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_modified(SystemTime::now() - age)
-        .unwrap();
 }
 
 #[test]

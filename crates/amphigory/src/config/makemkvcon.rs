@@ -47,8 +47,13 @@ impl Discovery {
         Some(format!(
             "makemkvcon not found (looked at {}): install MakeMKV or set makemkvcon_path in \
              daemon.yaml; tasks stay queued until it is found",
+            // $PATH often repeats directories, and the well-known places overlap with it.
             self.searched
                 .iter()
+                .filter({
+                    let mut seen = std::collections::HashSet::new();
+                    move |p| seen.insert(*p)
+                })
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")

@@ -70,14 +70,7 @@ pub(crate) fn temp_writer_is_dead(name: &str) -> bool {
 /// the target does not exist: `AlreadyExists` otherwise), then the directory fsynced.
 /// Readers see the old file or the new one, never a part.
 pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], clobber: bool) -> io::Result<()> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(writer_prefix())
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)?;
-    // tempfile creates 0600; the webapp (another user, in a container) must read these.
-    tmp.as_file()
-        .set_permissions(Permissions::from_mode(0o644))?;
-    tmp.write_all(bytes)?;
+    let tmp = temp_with(dir, bytes)?;
     tmp.as_file().sync_all()?;
     let target = dir.join(name);
     if clobber {
@@ -88,19 +81,27 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], clobber: bool) 
     sync_dir(dir)
 }
 
+/// A hidden temp file in `dir` holding `bytes`, readable by the webapp.
+fn temp_with(dir: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(writer_prefix())
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)?;
+    // tempfile creates 0600; the webapp (another user, in a container) must read these.
+    tmp.as_file()
+        .set_permissions(Permissions::from_mode(0o644))?;
+    tmp.write_all(bytes)?;
+    Ok(tmp)
+}
+
 /// Replaces `dir/name` atomically (hidden temp file, rename) without the fsyncs: readers
 /// never see a partial file, but a power cut may lose it. For the claim's bookkeeping
 /// (claim record, ownership sidecar), which recovery can do without and which must not
 /// slow a pick-up down (`sync_all` is `F_FULLFSYNC` on macOS: milliseconds each).
 pub(crate) fn replace_file(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(writer_prefix())
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)?;
-    tmp.as_file()
-        .set_permissions(Permissions::from_mode(0o644))?;
-    tmp.write_all(bytes)?;
-    tmp.persist(dir.join(name)).map_err(|e| e.error)?;
+    temp_with(dir, bytes)?
+        .persist(dir.join(name))
+        .map_err(|e| e.error)?;
     Ok(())
 }
 

@@ -181,15 +181,5 @@ fn ejected(session: &mut Session, facts: &TitleFacts, offset: u64) -> Result<u8,
             &[sense, file, &at],
         )?;
     }
-    session
-        .robot
-        .msg(5003, 0, "Failed to save title %1 to file %2", &["0", file])?;
-    session.robot.msg(
-        5037,
-        260,
-        "Copy complete. %1 titles saved, %2 failed.",
-        &["0", "1"],
-    )?;
-    session.robot.flush()?;
-    Ok(0)
+    save_failed(session, "0", file)
 }

@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 
 pub mod daemon;
+pub mod queue;
 
 /// `<repo>/../shared/fixtures/<rel>`. When the shared folder is missing (a bare clone) the
 /// test is skipped with a notice, except under `CI=true`, where skipping would hide
