@@ -6,6 +6,7 @@
 //!   (pure), and the supervised `makemkvcon` runner (I/O).
 //! - [`sim`]: the simulated `makemkvcon`, a hidden subcommand of this binary, with the
 //!   built-in demo discs.
+//! - [`drives`]: disc detection behind the [`drives::DriveMonitor`] trait (SPEC §9.2).
 //! - [`fingerprint`]: stable disc ids (SPEC §9.4).
 //! - [`core`]: the event bus ([`core::DaemonEvent`]) and the status snapshot every
 //!   server reads.
@@ -28,6 +29,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod daemon;
+pub mod drives;
 pub mod engine;
 pub mod fingerprint;
 pub mod makemkv;

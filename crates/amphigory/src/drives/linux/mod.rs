@@ -1,0 +1,16 @@
+//! Linux disc detection (SPEC §9.2) without libudev: the kernel's uevents over netlink for
+//! `sr*` block devices, each checked with the `CDROM_DRIVE_STATUS` ioctl before an
+//! Inserted/Ejected event is reported.
+//!
+//! - [`uevent`]: pure parsing of netlink payloads and `udevadm` text into [`uevent::Uevent`].
+//! - [`decide`]: pure decisions (optical or not, medium present and kind, the per-device
+//!   state machine).
+//! - `sys`: the ioctls and the netlink socket (the only `unsafe`).
+//! - [`LinuxMonitor`]: the [`crate::drives::DriveMonitor`] tying them together.
+
+pub mod decide;
+mod monitor;
+mod sys;
+pub mod uevent;
+
+pub use monitor::{LinuxMonitor, is_optical_device};

@@ -1,0 +1,80 @@
+//! Disc detection (SPEC §9.2): each OS behind one small trait, [`DriveMonitor`], with a
+//! `cfg`-selected implementation; the decisions (is this an optical disc? did the medium
+//! change?) are pure functions tested on recorded captures on every platform.
+//!
+//! The drive registry that consumes these events (routing, proactive scans, labels) is
+//! built on top of this module.
+
+pub mod drutil;
+#[cfg(target_os = "linux")]
+pub mod linux;
+pub mod macos;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::fingerprint::MediumKind;
+
+/// An optical drive the OS reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriveInfo {
+    /// Device path: `/dev/sr0` on Linux, `/dev/rdisk4` on macOS.
+    pub device: String,
+    /// Vendor and model, when known.
+    pub model: Option<String>,
+}
+
+/// A disc in a drive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscInfo {
+    /// Device path of the drive holding it.
+    pub device: String,
+    /// Volume name, when the OS knows it without reading the filesystem itself.
+    pub volume_name: Option<String>,
+    /// DVD, Blu-ray, UHD or CD, when known.
+    pub medium: Option<MediumKind>,
+    /// Fingerprint (SPEC §9.4), when the drive-level facts were available.
+    pub fingerprint: Option<String>,
+}
+
+/// What a monitor reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiscEvent {
+    /// A drive appeared (also sent for every drive present at start-up).
+    DriveAdded(DriveInfo),
+    /// A drive went away.
+    DriveRemoved {
+        /// Its device path.
+        device: String,
+    },
+    /// A disc is in (also sent for every disc present at start-up).
+    Inserted(DiscInfo),
+    /// The disc left the drive.
+    Ejected {
+        /// Device path of the drive.
+        device: String,
+    },
+}
+
+/// Why a monitor could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    /// An OS call failed.
+    #[error("disc detection: {0}")]
+    Io(#[from] std::io::Error),
+    /// The platform has no monitor.
+    #[error("disc detection is not available on this platform")]
+    Unsupported,
+}
+
+/// Watches the OS for drives and discs. `start` reports the drives and discs present now,
+/// then changes, on `events`, until `shutdown`; it must not block the caller (platform
+/// run loops live on their own thread or task).
+pub trait DriveMonitor: Send {
+    /// Starts watching.
+    fn start(
+        self: Box<Self>,
+        events: mpsc::Sender<DiscEvent>,
+        shutdown: CancellationToken,
+    ) -> Result<(), DetectError>;
+}
