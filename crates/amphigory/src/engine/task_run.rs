@@ -41,36 +41,38 @@ pub(crate) async fn run(ctx: EngineContext, job: Job) {
     mark_started(&ctx, &job, &task_type);
     let clock = RunClock::start();
     let outcome = with_lease(&ctx, &job, execute(&ctx, &job, &clock)).await;
-    match outcome {
+    let event = match outcome {
         Outcome::Finished(result) => {
-            let error = result.error.clone();
             if let Err(e) = ctx.queue.finish(&job.claim, &result) {
                 tracing::error!(task = %task.id, "cannot write the result: {e}");
             }
-            match &error {
+            match &result.error {
                 None => tracing::info!(task = %task.id, "task completed"),
                 Some(e) => {
                     tracing::warn!(task = %task.id, code = %e.code, "task failed: {}", e.message)
                 }
             }
-            ctx.bus.publish(DaemonEvent::TaskFinished {
+            DaemonEvent::TaskFinished {
                 task_id: task.id.clone(),
                 task_type,
-                error,
-            });
+                error: result.error,
+            }
         }
         Outcome::Requeue(reason) => {
             if let Err(e) = ctx.queue.requeue(&job.claim) {
                 tracing::error!(task = %task.id, "cannot requeue: {e}");
             }
             tracing::info!(task = %task.id, "task requeued: {reason}");
-            ctx.bus.publish(DaemonEvent::TaskRequeued {
+            DaemonEvent::TaskRequeued {
                 task_id: task.id.clone(),
                 reason: reason.into(),
-            });
+            }
         }
-    }
+    };
+    // The snapshot first, then the event: a client that connects in between must not get
+    // a `sync` still showing the task running after it heard it finished.
     mark_stopped(&ctx, &job);
+    ctx.bus.publish(event);
 }
 
 /// Runs `work` while renewing the claim's lease, so no other daemon takes it over.
@@ -270,16 +272,19 @@ fn mark_stopped(ctx: &EngineContext, job: &Job) {
     ctx.status.update(|s| {
         s.running.retain(|t| &t.task_id != task_id);
         if let Some(d) = s.drive_mut(&job.drive.drive_id) {
-            d.state = if d.scan_result.is_some() {
-                DriveState::Scanned
-            } else {
-                DriveState::DiscInserted
-            };
             d.rip_task_id = None;
             d.rip_track_number = None;
             d.rip_progress = None;
             d.last_updated = Some(results::now_rfc3339());
-            d.waiting_since = d.last_updated.clone();
+            // An eject during the task already marked the drive empty: nothing waits there.
+            if d.state != DriveState::Empty {
+                d.state = if d.scan_result.is_some() {
+                    DriveState::Scanned
+                } else {
+                    DriveState::DiscInserted
+                };
+                d.waiting_since = d.last_updated.clone();
+            }
         }
     });
 }
