@@ -20,6 +20,8 @@
 //!   and the `request` methods both answer; the local control socket (§8).
 //! - [`tray`]: the menu-bar / tray icon and menu (SPEC §10): a pure model, a `Send`
 //!   handle for the daemon, a main-thread loop per OS (ksni on Linux, tray-icon on macOS).
+//! - `fsio`: atomic file writes (temp, fsync, rename, fsync the directory) for every
+//!   file other processes read: results, task files, labels, caches, pid and sim state.
 //! - [`cli`]: the `amphigory` command line; `main.rs` only calls [`cli::main`].
 //!
 //! Wire types (task and result files, WebSocket and control-socket messages) live in the
@@ -32,6 +34,7 @@ pub mod daemon;
 pub mod drives;
 pub mod engine;
 pub mod fingerprint;
+pub(crate) mod fsio;
 pub mod makemkv;
 pub mod queue;
 pub mod servers;

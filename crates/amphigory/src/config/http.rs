@@ -109,12 +109,6 @@ impl HttpUrl {
         let scheme = if self.secure { "wss" } else { "ws" };
         format!("{scheme}://{}{}", self.authority(), self.path(rel))
     }
-
-    /// `http://host:port`, as browsers send it in `Origin`.
-    pub fn origin(&self) -> String {
-        let scheme = if self.secure { "https" } else { "http" };
-        format!("{scheme}://{}", self.authority())
-    }
 }
 
 /// A response: status and body.
@@ -246,7 +240,6 @@ mod tests {
         let u = HttpUrl::parse("http://nas.lan:6199/amph/").unwrap();
         assert_eq!(u.path("/config.json"), "/amph/config.json");
         assert_eq!(u.ws_url("/ws"), "ws://nas.lan:6199/amph/ws");
-        assert_eq!(u.origin(), "http://nas.lan:6199");
         let u = HttpUrl::parse("http://[::1]").unwrap();
         assert_eq!((u.host.as_str(), u.port), ("::1", 80));
         assert_eq!(u.ws_url("ws"), "ws://[::1]:80/ws");

@@ -33,17 +33,6 @@ use crate::servers::webapp_link::LinkOptions;
 use file::LocalConfig;
 use http::HttpUrl;
 
-/// Environment variables read into the [`Source::Env`] layer.
-pub const ENV_VARS: &[(&str, &str)] = &[
-    ("AMPHIGORY_WEBAPP_URL", "webapp_url"),
-    ("AMPHIGORY_WEBAPP_BASEDIR", "webapp_basedir"),
-    ("AMPHIGORY_DAEMON_ID", "daemon_id"),
-    ("AMPHIGORY_MAKEMKVCON", "makemkvcon_path"),
-    ("AMPHIGORY_TASKS_DIR", "tasks_dir"),
-    ("AMPHIGORY_WS_PORT", "websocket_port"),
-    ("AMPHIGORY_LOG", "log_level"),
-];
-
 /// Why the configuration cannot be used (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -269,7 +258,7 @@ async fn fetch_into(
 
 /// `~/.config/amphigory/daemon.yaml`, when there is a home directory.
 pub fn default_config_path() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(|home| Path::new(&home).join(".config/amphigory/daemon.yaml"))
+    crate::daemon::default_state_dir().map(|dir| dir.join("daemon.yaml"))
 }
 
 /// The [`Source::Env`] layer from `lookup` (`std::env::var` in the daemon; a map in tests).

@@ -59,11 +59,6 @@ impl ConfigRefresher {
         })
     }
 
-    /// The configuration in force now.
-    pub fn current(&self) -> Arc<EffectiveConfig> {
-        self.inner.tx.borrow().clone()
-    }
-
     /// Sees every new configuration.
     pub fn subscribe(&self) -> watch::Receiver<Arc<EffectiveConfig>> {
         self.inner.tx.subscribe()

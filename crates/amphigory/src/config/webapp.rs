@@ -5,7 +5,6 @@
 //! keys are kept in [`WebappConfig::extra`]; a body that is not a JSON object, or a known
 //! key of the wrong type, makes the whole answer unusable (and the cache is used instead).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -151,16 +150,9 @@ pub fn read_cache(state_dir: &Path) -> Result<Option<WebappConfig>, String> {
 /// Replaces the cache atomically: a temp file in the same directory, fsynced, renamed.
 pub fn write_cache(state_dir: &Path, raw: &Value) -> std::io::Result<()> {
     std::fs::create_dir_all(state_dir)?;
-    let bytes = serde_json::to_vec_pretty(raw)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".cached_config.")
-        .suffix(".tmp")
-        .tempfile_in(state_dir)?;
-    tmp.write_all(&bytes)?;
-    tmp.write_all(b"\n")?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(cache_path(state_dir)).map_err(|e| e.error)?;
-    Ok(())
+    let mut bytes = serde_json::to_vec_pretty(raw)?;
+    bytes.push(b'\n');
+    crate::fsio::write_atomic(state_dir, CACHE_FILE, &bytes, true)
 }
 
 #[cfg(test)]

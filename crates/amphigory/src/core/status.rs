@@ -92,9 +92,13 @@ impl StatusSnapshot {
 
 /// Does `needle` name this drive (its id, its device, or the device without `/dev/`)?
 pub fn drive_matches(drive: &DriveStatus, needle: &str) -> bool {
-    drive.drive_id == needle
-        || drive.device == needle
-        || drive.device.strip_prefix("/dev/") == Some(needle)
+    names_drive(&drive.drive_id, &drive.device, needle)
+}
+
+/// Does `needle` name the drive `drive_id` at `device` (its id, its device, or the device
+/// without `/dev/`)? The one rule for every place a user or task names a drive.
+pub fn names_drive(drive_id: &str, device: &str, needle: &str) -> bool {
+    drive_id == needle || device == needle || device.strip_prefix("/dev/") == Some(needle)
 }
 
 /// A cheap, cloneable handle to the snapshot.

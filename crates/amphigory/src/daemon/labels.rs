@@ -3,7 +3,7 @@
 //! every change.
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
@@ -105,17 +105,17 @@ impl Labels {
     }
 }
 
-/// Temporary file beside `path`, fsync, rename, fsync the directory: a reader sees the
-/// old file or the new one, never half of one.
+/// Writes the labels with [`crate::fsio::write_atomic`]: a reader sees the old file or
+/// the new one, never half of one.
 fn write_atomic(path: &Path, map: &BTreeMap<String, String>) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let bytes = serde_json::to_vec_pretty(map).map_err(io::Error::other)?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    temp.write_all(&bytes)?;
-    temp.write_all(b"\n")?;
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|e| e.error)?;
-    std::fs::File::open(dir)?.sync_all()
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| io::Error::other("labels path has no file name"))?;
+    let mut bytes = serde_json::to_vec_pretty(map).map_err(io::Error::other)?;
+    bytes.push(b'\n');
+    crate::fsio::write_atomic(dir, name, &bytes, true)
 }
 
 #[cfg(test)]

@@ -88,6 +88,13 @@ pub struct DriveSlot {
     pub device: String,
 }
 
+impl DriveSlot {
+    /// Does `needle` name this drive (id, device, or device without `/dev/`)?
+    pub fn is_named(&self, needle: &str) -> bool {
+        crate::core::status::names_drive(&self.drive_id, &self.device, needle)
+    }
+}
+
 /// What every running task needs; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct EngineContext {
@@ -270,7 +277,7 @@ impl Engine {
             }
             EngineCommand::DiscEjected { drive } => {
                 self.running()
-                    .filter(|(slot, _)| slot.drive_id == drive || slot.device == drive)
+                    .filter(|(slot, _)| slot.is_named(&drive))
                     .for_each(|(_, r)| r.stop(StopReason::DiscEjected));
             }
         }
@@ -369,11 +376,7 @@ pub(crate) fn rejected_event(rejected: &crate::queue::Rejected) -> DaemonEvent {
 /// drive will do when there is only one.
 fn routes_to(task: &Task, slot: &DriveSlot, drive_count: usize) -> bool {
     match task.drive.as_deref() {
-        Some(wanted) => {
-            wanted == slot.drive_id
-                || wanted == slot.device
-                || slot.device.strip_prefix("/dev/") == Some(wanted)
-        }
+        Some(wanted) => slot.is_named(wanted),
         None => drive_count >= 1,
     }
 }

@@ -35,7 +35,7 @@ use super::scan::{ScanAssembler, ScanFailureKind};
 use attempt::AttemptEvent;
 
 pub use error::RunError;
-pub use rip::{RipOutput, RipRequest, TEMP_DIR_PREFIX, remove_abandoned_temp_dirs};
+pub use rip::{RipOutput, RipRequest, TEMP_DIR_PREFIX};
 
 /// How often MakeMKV is asked to open a disc before `DISC_UNREADABLE` (one retry).
 const OPEN_ATTEMPTS: u32 = 2;

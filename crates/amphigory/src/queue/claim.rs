@@ -22,11 +22,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use chrono::Local;
 use serde::{Deserialize, Serialize};
 
-use super::fsio;
 use super::layout::TaskState;
 use super::state::{ClaimRecord, json_bytes};
 use super::task::Task;
 use super::{Queue, QueueError};
+use crate::fsio;
 
 /// A task this daemon has claimed. Hand it back through [`Queue::finish`] or
 /// [`Queue::requeue`]; [`Queue::touch`] it at least every

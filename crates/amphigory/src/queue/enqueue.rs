@@ -9,13 +9,13 @@ use std::sync::{Mutex, PoisonError};
 use chrono::{Local, TimeZone};
 use serde_json::{Map, Value, json};
 
-use super::fsio;
 use super::layout::{TASKS_JSON, TaskState};
 use super::order::Order;
 use super::state::json_bytes;
 use super::task::{RipSpec, TaskInput, TaskKind};
 use super::validate::{Verdict, examine};
 use super::{Queue, QueueError};
+use crate::fsio;
 
 /// Ids tried before giving up (another writer taking the same microsecond).
 const ID_TRIES: u32 = 16;

@@ -8,9 +8,9 @@ use amphigory_wire::task::{TaskType, type_from_id};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::fsio;
 use super::layout::TaskState;
 use super::{MAX_TASK_BYTES, Queue, QueueError};
+use crate::fsio;
 
 /// One task as `amphigory queue` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -40,7 +40,6 @@
 
 mod claim;
 mod enqueue;
-mod fsio;
 pub mod layout;
 mod listing;
 mod order;

@@ -7,9 +7,9 @@ use std::io;
 
 use chrono::Local;
 
-use super::fsio;
 use super::layout::PAUSED;
 use super::{Queue, QueueError};
+use crate::fsio;
 
 impl Queue {
     /// True when the `PAUSED` marker exists.

@@ -17,13 +17,13 @@ use amphigory_wire::{ErrorCode, TaskError};
 
 use crate::makemkv::runner::TEMP_DIR_PREFIX;
 
-use super::fsio::{self, TEMP_PREFIX, TEMP_SUFFIX};
 use super::layout::{SIDECAR_EXT, TaskState, stem_of};
 use super::select::Rejected;
 use super::state::ClaimRecord;
 use super::task::{IdOwner, Task, owner_by_id};
 use super::validate::{Verdict, examine_path};
 use super::{LEASE, MAX_ATTEMPTS, Queue, QueueError};
+use crate::fsio::{self, TEMP_PREFIX, TEMP_SUFFIX};
 
 /// The hidden directory a rip writes into before its file is renamed into place:
 /// `<output_dir>/.amphigory-<task id>`. The runner rips there; recovery, `requeue` and

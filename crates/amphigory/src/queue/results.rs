@@ -9,11 +9,11 @@ use chrono::{DateTime, Local};
 use serde_json::Value;
 
 use super::claim::{Claim, Ticket};
-use super::fsio;
 use super::layout::{TaskState, is_safe_id};
 use super::state::json_bytes;
 use super::validate::{Verdict, examine_path};
 use super::{Queue, QueueError};
+use crate::fsio;
 
 /// A failed result for `task_id`, completed now. `duration_seconds` counts from
 /// `started_at` when it parses as RFC 3339 (else 0; `started_at` defaults to now).

@@ -12,11 +12,11 @@ use amphigory_wire::result::TaskResult;
 use amphigory_wire::task::TaskType;
 
 use super::claim::{Claim, Ticket};
-use super::fsio;
 use super::layout::TaskState;
 use super::task::{IdOwner, Task, TaskInput, owner_by_id};
 use super::validate::{Poison, Verdict, examine_path};
 use super::{INCOMPLETE_GRACE, Queue, QueueError};
+use crate::fsio;
 
 /// A task the queue failed by itself (`INVALID_TASK`), with the result it wrote; see
 /// [`Queue::take_rejected`].

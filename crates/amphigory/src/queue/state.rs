@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use serde::{Deserialize, Serialize};
 
 use super::QueueError;
-use super::fsio;
 use super::layout::is_safe_id;
+use crate::fsio;
 
 /// One claim this daemon made (or was about to make).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,9 +12,9 @@ use amphigory_wire::task::{OutputInfo, TaskFile, TaskType, type_from_id};
 use serde_json::{Map, Value};
 
 use super::MAX_TASK_BYTES;
-use super::fsio::{self, ReadProblem};
 use super::layout::is_safe_id;
 use super::task::{IdOwner, RipSpec, Task, TaskInput, TaskKind, owner_by_id};
+use crate::fsio::{self, ReadProblem};
 
 /// What a task file turned out to be.
 #[derive(Debug)]

@@ -168,11 +168,12 @@ pub fn read_state(dir: &Path, index: u32) -> io::Result<SimDriveState> {
 /// Writes one drive's state atomically (temp file and rename in the same directory).
 pub fn write_state(dir: &Path, index: u32, state: &SimDriveState) -> io::Result<()> {
     let json = serde_json::to_vec_pretty(state).map_err(io::Error::other)?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    temp.write_all(&json)?;
-    temp.as_file().sync_all()?;
-    temp.persist(state_path(dir, index)).map_err(|e| e.error)?;
-    Ok(())
+    let path = state_path(dir, index);
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| io::Error::other("bad sim state path"))?;
+    crate::fsio::write_atomic(dir, name, &json, true)
 }
 
 /// Every drive in `dir`, by slot.

@@ -13,4 +13,4 @@ mod monitor;
 mod sys;
 pub mod uevent;
 
-pub use monitor::{LinuxMonitor, is_optical_device};
+pub use monitor::LinuxMonitor;

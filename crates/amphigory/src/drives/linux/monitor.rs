@@ -10,7 +10,7 @@
 //! label only, so it is stable on Linux but does not equal the macOS one for the same disc
 //! (no TOC, sessions or lead-out are read here).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
@@ -235,11 +235,4 @@ impl DriveMonitor for LinuxMonitor {
         handle.spawn((*self).run(socket, events, shutdown));
         Ok(())
     }
-}
-
-/// Whether `path` looks like an optical drive device (`/dev/srN`).
-pub fn is_optical_device(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(decide::is_sr_name)
 }

@@ -16,7 +16,6 @@
 //!   removed on every path (success, failure, cancel, and on drop as a backstop), except
 //!   a directory named by the caller ([`RipRequest::temp_dir`]) after a success.
 
-use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -380,39 +379,6 @@ fn move_no_clobber(from: &Path, to: &Path, keep_from: bool) -> io::Result<()> {
     }
 }
 
-/// Removes the runner's temp directories in `output_dir` left by daemons that are gone
-/// (a crash mid-rip): those whose embedded pid is not a running process. Call at start-up.
-/// Returns what was removed.
-pub fn remove_abandoned_temp_dirs(output_dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let mut removed = Vec::new();
-    for entry in std::fs::read_dir(output_dir)? {
-        let entry = entry?;
-        let name: OsString = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(TEMP_DIR_PREFIX))
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if pid_alive(pid) || !entry.file_type()?.is_dir() {
-            continue;
-        }
-        std::fs::remove_dir_all(entry.path())?;
-        removed.push(entry.path());
-    }
-    Ok(removed)
-}
-
-fn pid_alive(pid: i32) -> bool {
-    let pid = nix::unistd::Pid::from_raw(pid);
-    !matches!(
-        nix::sys::signal::kill(pid, None),
-        Err(nix::errno::Errno::ESRCH)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,27 +401,5 @@ mod tests {
         use std::os::unix::fs::MetadataExt;
         let ino = |p: &Path| std::fs::metadata(p).unwrap().ino();
         assert_eq!(ino(&b), ino(&c), "a second link stays behind");
-    }
-
-    #[test]
-    fn abandoned_temp_dirs_of_dead_daemons_go() {
-        let dir = tempfile::tempdir().unwrap();
-        let mine = dir
-            .path()
-            .join(format!("{TEMP_DIR_PREFIX}{}-abc", std::process::id()));
-        // Pid 0x7fff_fff0 is beyond any pid_max, so never alive.
-        let dead = dir
-            .path()
-            .join(format!("{TEMP_DIR_PREFIX}{}-xyz", 0x7fff_fff0));
-        let other = dir.path().join(".something-else");
-        for d in [&mine, &dead, &other] {
-            std::fs::create_dir(d).unwrap();
-        }
-        std::fs::write(dead.join("title_t00.mkv"), b"x").unwrap();
-        assert_eq!(
-            remove_abandoned_temp_dirs(dir.path()).unwrap(),
-            vec![dead.clone()]
-        );
-        assert!(mine.exists() && other.exists() && !dead.exists());
     }
 }

@@ -5,7 +5,7 @@
 //! [`ControlListener`] is dropped, in the reverse order.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -181,11 +181,12 @@ fn clear_stale(path: &Path) -> Result<(), BindError> {
 
 /// Writes our pid atomically (temporary file, then rename).
 fn write_pid_file(dir: &Path, path: &Path) -> Result<PathBuf, BindError> {
-    let mut temp =
-        tempfile::NamedTempFile::new_in(dir).map_err(|e| BindError::io("write", path, e))?;
-    writeln!(temp, "{}", std::process::id()).map_err(|e| BindError::io("write", path, e))?;
-    temp.persist(path)
-        .map_err(|e| BindError::io("write", path, e.error))?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| BindError::io("write", path, io::Error::other("no file name")))?;
+    crate::fsio::replace_file(dir, name, format!("{}\n", std::process::id()).as_bytes())
+        .map_err(|e| BindError::io("write", path, e))?;
     Ok(path.to_owned())
 }
 

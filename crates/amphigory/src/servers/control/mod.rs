@@ -36,7 +36,6 @@ use crate::queue::Queue;
 
 pub use bind::{BindError, ControlListener, bind};
 pub use path::{SocketPathError, socket_path};
-pub use subscribe::{envelope, message_type};
 
 /// At most this many connections may be subscribed at once (SPEC §8).
 pub const MAX_SUBSCRIBERS: usize = 32;

@@ -15,8 +15,8 @@
 
 use std::time::Duration;
 
+use crate::engine::results::now_rfc3339;
 use amphigory_wire::ws::{DaemonEventKind, ServerMessage};
-use chrono::{Local, SecondsFormat};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -279,10 +279,6 @@ fn encode(message: &ServerMessage) -> Option<Utf8Bytes> {
 }
 
 /// RFC 3339 with offset, seconds precision, like the rest of the daemon.
-pub(super) fn now_rfc3339() -> String {
-    Local::now().to_rfc3339_opts(SecondsFormat::Secs, false)
-}
-
 #[cfg(test)]
 #[path = "hub_tests.rs"]
 mod tests;
