@@ -29,6 +29,20 @@ pub struct RunningTask {
     pub speed: Option<String>,
 }
 
+impl RunningTask {
+    /// Where this task is, as the progress event every subscriber understands (used to
+    /// resend progress after a reconnect or a lag).
+    pub fn progress_event(&self) -> crate::core::DaemonEvent {
+        crate::core::DaemonEvent::TaskProgress {
+            task_id: self.task_id.clone(),
+            percent: self.percent,
+            eta_seconds: self.eta_seconds,
+            current_size_bytes: self.current_size_bytes,
+            speed: self.speed.clone(),
+        }
+    }
+}
+
 /// The whole picture.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StatusSnapshot {

@@ -285,14 +285,9 @@ impl<'a> Session<'a> {
 
     async fn send_running_progress(&mut self) -> Result<(), String> {
         for task in self.ctx.status.get().running {
-            self.send(&LinkMessage::Progress {
-                task_id: task.task_id,
-                percent: task.percent,
-                eta_seconds: task.eta_seconds,
-                current_size_bytes: task.current_size_bytes,
-                speed: task.speed,
-            })
-            .await?;
+            if let Some(message) = link_message(&task.progress_event()) {
+                self.send(&message).await?;
+            }
         }
         Ok(())
     }
