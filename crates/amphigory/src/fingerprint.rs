@@ -18,6 +18,14 @@ pub enum MediumKind {
 }
 
 impl MediumKind {
+    /// The drive object's `disc_type`: `dvd`, `bluray`, `uhd` or `cd`.
+    pub fn disc_type(self) -> &'static str {
+        match self {
+            Self::Uhd => "uhd",
+            other => other.type_name(),
+        }
+    }
+
     fn type_name(self) -> &'static str {
         match self {
             Self::Dvd => "dvd",

@@ -34,10 +34,7 @@ fn status_queue_and_drives_in_both_forms() {
         "{status}"
     );
     assert!(status.contains("Task     none running"), "{status}");
-    assert!(
-        status.contains(":sim0  /dev/sim0  disc_inserted"),
-        "{status}"
-    );
+    assert!(status.contains(":sim0  /dev/sim0  scanned"), "{status}");
     let json = cli.json(&["status"]);
     assert_eq!(json["protocol"], 1);
     assert_eq!(json["drives"][0]["device"], "/dev/sim0");
@@ -49,8 +46,15 @@ fn status_queue_and_drives_in_both_forms() {
         lines.next().unwrap().split_whitespace().collect::<Vec<_>>(),
         ["DRIVE", "DEVICE", "LABEL", "STATE", "DISC"]
     );
-    assert!(lines.next().unwrap().contains("/dev/sim0"), "{drives}");
-    assert_eq!(cli.json(&["drives"])["drives"][0]["state"], "disc_inserted");
+    let row = lines.next().unwrap();
+    assert!(row.contains("/dev/sim0"), "{drives}");
+    assert!(row.contains("CLOCKWORK_LIGHTHOUSE"), "{drives}");
+    let drive = &cli.json(&["drives"])["drives"][0];
+    assert_eq!(drive["state"], "scanned");
+    assert_eq!(drive["disc_type"], "bluray");
+    assert!(drive["fingerprint"].as_str().unwrap().starts_with("br-"));
+    assert_eq!(drive["scan_status"], "complete");
+    assert!(drive["waiting_since"].is_string(), "{drive}");
 
     assert_eq!(cli.human(&["queue"]).trim(), "No tasks in the queue.");
     cli.human(&["pause"]);
@@ -183,8 +187,10 @@ fn eject_and_stop_in_both_forms() {
         ejected.starts_with("Ejected the disc in /dev/sim0"),
         "{ejected}"
     );
-    let disc = watch.until("disc", |d| d["type"] == "disc");
-    assert_eq!(disc["data"]["event"], "ejected");
+    let disc = watch.until("disc ejected", |d| {
+        d["type"] == "disc" && d["event"] == "ejected"
+    });
+    assert_eq!(disc["data"]["device"], "/dev/sim0");
     assert_eq!(cli.json(&["drives"])["drives"][0]["state"], "empty");
     assert_eq!(cli.json(&["eject", "sim0"])["device"], "/dev/sim0");
 
@@ -215,7 +221,10 @@ fn watch_draws_progress_bars_in_a_terminal() {
         screen.contains("Queue: 0 tasks waiting, running"),
         "{screen}"
     );
-    assert!(screen.contains("Disc: a disc in /dev/sim0"), "{screen}");
+    assert!(
+        screen.contains("Disc: CLOCKWORK_LIGHTHOUSE in /dev/sim0"),
+        "{screen}"
+    );
     let bar = ["[\u{1b}[", "[=", "[>"]
         .iter()
         .any(|start| screen.contains(start));

@@ -326,12 +326,12 @@ async fn wrong_types_name_the_key_and_the_line() {
 
 #[tokio::test]
 async fn unknown_keys_are_reported_and_the_rest_still_works() {
-    let f = Fixture::new("log_level: debug\nauto_eject: true\ncolour: blue\n");
+    let f = Fixture::new("log_level: debug\nauto_eject: true\ncolour: blue\nflavour: 1\n");
     let loaded = f.load().await;
     assert_eq!(loaded.effective.log_level.value, "debug");
     let warning = loaded.warnings.join("\n");
     assert!(
-        warning.contains("unknown keys ignored: auto_eject (line 2), colour (line 3)"),
+        warning.contains("unknown keys ignored: colour (line 3), flavour (line 4)"),
         "{warning}"
     );
     assert!(warning.contains("daemon.yaml"), "{warning}");

@@ -119,7 +119,7 @@ fn put_webapp_rip(rig: &Rig, id: &str, file: &Path) {
             "output": file.to_str().unwrap(),
             "track": {"number": 6, "expected_size_bytes": null, "expected_duration": null},
             "output_info": {"directory": format!("{}/", dir.display()), "filename": name},
-            "disc_fingerprint": "br-test",
+            "disc_fingerprint": demo_fingerprint(),
         }),
     );
 }
@@ -152,7 +152,10 @@ fn scans_and_both_rip_shapes_complete_and_webapp_tasks_survive_restarts() {
     check_rip(&results[seed_rip], seed_rip, 7, &seed_file, TITLE_7_BYTES);
     assert_eq!(results[seed_rip]["source"]["size_bytes"], TITLE_7_BYTES);
     check_rip(&results[web_rip], web_rip, 6, &web_file, TITLE_6_BYTES);
-    assert_eq!(results[web_rip]["source"]["disc_fingerprint"], "br-test");
+    assert_eq!(
+        results[web_rip]["source"]["disc_fingerprint"],
+        demo_fingerprint().as_str()
+    );
     assert!(rig.names(TaskState::Failed).is_empty());
     assert_eq!(started_ids(&daemon.log_lines()), ids, "queue order");
 
@@ -386,4 +389,9 @@ fn a_poison_task_fails_with_invalid_task_and_the_next_good_one_runs() {
     rig.wait_names(TaskState::InProgress, &[]);
     assert!(rig.hidden_in_out().is_empty());
     daemon.stop();
+}
+
+/// The fingerprint of the simulated drives' `demo-bluray` (a task for that disc carries it).
+fn demo_fingerprint() -> String {
+    amphigory::sim::disc_fingerprint("demo-bluray").unwrap()
 }

@@ -15,7 +15,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use amphigory::queue::TaskState;
+use amphigory::queue::{NewTask, TaskState};
 use support::daemon::{DaemonSpec, Rig, duplicates, started_ids};
 
 const TASKS: usize = 200;
@@ -30,8 +30,16 @@ fn two_daemons_on_one_queue_run_two_hundred_tasks_exactly_once() {
     let mut a = rig.start_with(&spec("a"));
     let mut b = rig.start_with(&spec("b"));
     let began = Instant::now();
-    // Written while both run, as the webapp would.
-    let ids: Vec<String> = (0..TASKS).map(|_| rig.enqueue_scan()).collect();
+    // Written while both run, as the webapp would. Every drive of both daemons holds a
+    // copy of one disc, so a scan for that disc may run on any of the eight.
+    let fingerprint = amphigory::sim::disc_fingerprint("demo-bluray").unwrap();
+    let scan = NewTask {
+        disc_fingerprint: Some(fingerprint),
+        ..NewTask::scan()
+    };
+    let ids: Vec<String> = (0..TASKS)
+        .map(|_| rig.queue().enqueue(&scan).unwrap())
+        .collect();
     let results = rig.wait_results(&ids, Duration::from_secs(180));
     rig.wait_names(TaskState::InProgress, &[]);
     let took = began.elapsed();

@@ -12,6 +12,8 @@
 #[path = "webapp_link/standin.rs"]
 mod standin;
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -102,6 +104,7 @@ async fn start_daemon(root: &Path, rate_mbps: f64) -> Daemon {
     let handle = amphigory::daemon::start(options, stop.child_token())
         .await
         .unwrap();
+    support::wait_scanned(&handle.status).await;
     Daemon {
         handle,
         loaded,

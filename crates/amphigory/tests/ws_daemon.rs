@@ -12,6 +12,8 @@
 #[path = "ws_server/harness.rs"]
 mod harness;
 
+mod support;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -52,6 +54,7 @@ async fn a_simulated_scan_and_rip_reach_a_client_with_the_seed_fields() {
     options.ws_port = Some(0);
     let stop = CancellationToken::new();
     let handle = daemon::start(options, stop.clone()).await.unwrap();
+    support::wait_scanned(&handle.status).await;
 
     let (mut client, sync) = connect(handle.ws_addrs[0]).await;
     assert_eq!(

@@ -41,6 +41,9 @@ pub struct DaemonArgs {
     /// No menu-bar / tray icon.
     #[arg(long)]
     pub headless: bool,
+    /// Eject a disc after the last task for it (daemon.yaml: `auto_eject: true`).
+    #[arg(long)]
+    pub auto_eject: bool,
     /// Log level (error, warn, info, debug, trace) or a tracing filter
     /// (env AMPHIGORY_LOG; default: daemon.yaml, the webapp's log_level, else info).
     #[arg(long)]
@@ -159,6 +162,8 @@ fn options_from_args(args: &DaemonArgs, loaded: &Loaded) -> Result<DaemonOptions
     options.simulate = simulate;
     let stall = args.stall_timeout.or(file.stall_timeout).unwrap_or(120);
     options.stall_timeout = std::time::Duration::from_secs(stall);
+    options.engine.auto_eject = args.auto_eject || file.auto_eject.unwrap_or(false);
+    options.drive_labels = file.drives.clone().unwrap_or_default();
     let socket = crate::servers::control::socket_path(args.socket.as_deref());
     options.socket = Some(socket.map_err(|e| e.to_string())?);
     loaded.apply(&mut options);

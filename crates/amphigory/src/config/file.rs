@@ -59,6 +59,8 @@ pub struct LocalConfig {
     pub sim_fault: Option<String>,
     /// `--stall-timeout`, seconds.
     pub stall_timeout: Option<u64>,
+    /// `--auto-eject`: eject a disc after the last task for it (SPEC §9.2).
+    pub auto_eject: Option<bool>,
 }
 
 /// Every top-level key [`LocalConfig`] reads (aliases included).
@@ -85,6 +87,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "sim_rate",
     "sim_fault",
     "stall_timeout",
+    "auto_eject",
 ];
 
 /// A key the daemon does not know, where it was.

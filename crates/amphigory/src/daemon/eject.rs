@@ -1,20 +1,13 @@
 //! Ejecting a disc (`amphigory eject`, the control socket's `eject`). Simulated drives
-//! belong to the daemon's [`SimRig`]: the disc leaves the rig, and since the rig is also
-//! the simulated drives' detection, the ejector reports what detection would (engine told,
-//! drive marked empty, `disc ejected` event). Real drives are ejected with the platform's
-//! command (`diskutil eject`, then `drutil eject`, on macOS; `eject DEVICE` on Linux);
-//! their detection reports the disc leaving.
+//! belong to the daemon's [`SimRig`]: the disc leaves the rig. Real drives are ejected with
+//! the platform's command (`diskutil eject`, then `drutil eject`, on macOS; `eject DEVICE`
+//! on Linux). Either way detection reports the disc leaving, and the engine does the rest
+//! (a task running there fails with `DISC_EJECTED`, the drive shows empty, the `disc
+//! ejected` event), exactly as when someone presses the drive's button.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use amphigory_wire::drive::DriveState;
-use amphigory_wire::ws::DiscEventKind;
-use tokio::sync::mpsc;
-
-use crate::core::{DaemonEvent, EventBus, StatusHandle};
-use crate::engine::EngineCommand;
-use crate::engine::results::now_rfc3339;
 use crate::sim::SimRig;
 
 /// How long a platform eject command may take.
@@ -49,25 +42,12 @@ pub enum EjectError {
 #[derive(Debug)]
 pub struct Ejector {
     sim: Option<Arc<SimRig>>,
-    bus: EventBus,
-    status: StatusHandle,
-    commands: mpsc::Sender<EngineCommand>,
 }
 
 impl Ejector {
     /// An ejector for the daemon's simulated drives (if any) and real ones.
-    pub fn new(
-        sim: Option<Arc<SimRig>>,
-        bus: EventBus,
-        status: StatusHandle,
-        commands: mpsc::Sender<EngineCommand>,
-    ) -> Self {
-        Self {
-            sim,
-            bus,
-            status,
-            commands,
-        }
+    pub fn new(sim: Option<Arc<SimRig>>) -> Self {
+        Self { sim }
     }
 
     /// Ejects the disc in `device` (drive `drive_id`).
@@ -87,46 +67,8 @@ impl Ejector {
             device: device.to_owned(),
             source,
         })?;
-        self.disc_left(drive_id, device).await;
+        tracing::info!("simulated disc taken out of {drive_id}");
         Ok(())
-    }
-
-    /// What detection reports when a disc leaves: the engine fails a task running there
-    /// (`DISC_EJECTED`), the drive is empty, and everyone hears of it.
-    async fn disc_left(&self, drive_id: &str, device: &str) {
-        let drive = drive_id.to_owned();
-        if self
-            .commands
-            .send(EngineCommand::DiscEjected { drive })
-            .await
-            .is_err()
-        {
-            tracing::debug!("engine gone; not telling it about the eject");
-        }
-        let mut volume_name = None;
-        self.status.update(|s| {
-            if let Some(d) = s.drive_mut(drive_id) {
-                volume_name = d.disc_volume.take();
-                d.state = DriveState::Empty;
-                d.disc_type = None;
-                d.fingerprint = None;
-                d.scan_status = None;
-                d.scan_task_id = None;
-                d.scan_result = None;
-                d.scan_error = None;
-                d.disc_inserted_at = None;
-                d.waiting_since = None;
-                d.last_updated = Some(now_rfc3339());
-            }
-        });
-        tracing::info!("disc ejected from {device}");
-        self.bus.publish(DaemonEvent::Disc {
-            event: DiscEventKind::Ejected,
-            drive_id: drive_id.to_owned(),
-            device: device.to_owned(),
-            volume_name,
-            fingerprint: None,
-        });
     }
 }
 

@@ -41,6 +41,9 @@ pub struct Labels {
     // A std mutex: held for a map update and one small file write, never across an await;
     // it also serialises the writes so the file always holds the latest map.
     map: Mutex<BTreeMap<String, String>>,
+    /// `drives:` of daemon.yaml (drive id or device name → label): used where no label
+    /// was set at run time.
+    configured: BTreeMap<String, String>,
 }
 
 impl Labels {
@@ -62,12 +65,26 @@ impl Labels {
         Self {
             path,
             map: Mutex::new(map),
+            configured: BTreeMap::new(),
         }
     }
 
-    /// The label of `drive_id`, if any.
-    pub fn get(&self, drive_id: &str) -> Option<String> {
-        self.lock().get(drive_id).cloned()
+    /// Adds the labels of daemon.yaml's `drives:` (keyed by drive id, device path or
+    /// device name), for drives without a label set at run time.
+    pub fn with_configured(mut self, configured: BTreeMap<String, String>) -> Self {
+        self.configured = configured;
+        self
+    }
+
+    /// The label of drive `drive_id` at `device`, if any.
+    pub fn get(&self, drive_id: &str, device: &str) -> Option<String> {
+        if let Some(label) = self.lock().get(drive_id) {
+            return Some(label.clone());
+        }
+        self.configured
+            .iter()
+            .find(|(key, _)| crate::core::status::names_drive(drive_id, device, key))
+            .map(|(_, label)| label.clone())
     }
 
     /// Sets (or, for an empty `label`, removes) the label of `drive_id` and writes the
@@ -94,9 +111,8 @@ impl Labels {
 
     /// Puts each drive's label (or none) on its drive object.
     pub fn apply(&self, drives: &mut [DriveStatus]) {
-        let map = self.lock();
         for drive in drives {
-            drive.label = map.get(&drive.drive_id).cloned();
+            drive.label = self.get(&drive.drive_id, &drive.device);
         }
     }
 
@@ -126,7 +142,7 @@ mod tests {
     fn labels_persist_apply_and_clear() {
         let dir = tempfile::tempdir().unwrap();
         let labels = Labels::load(dir.path());
-        assert_eq!(labels.get("a:sr0"), None);
+        assert_eq!(labels.get("a:sr0", "/dev/sr0"), None);
         assert_eq!(
             labels.set("a:sr0", "  Left drive ").unwrap().as_deref(),
             Some("Left drive")
@@ -147,7 +163,7 @@ mod tests {
         assert_eq!(drives[0].label.as_deref(), Some("Left drive"));
         assert_eq!(drives[1].label, None);
         assert_eq!(reloaded.set("a:sr0", "").unwrap(), None);
-        assert_eq!(Labels::load(dir.path()).get("a:sr0"), None);
+        assert_eq!(Labels::load(dir.path()).get("a:sr0", "/dev/sr0"), None);
         assert!(matches!(
             reloaded.set("a:sr0", "bad\nlabel"),
             Err(LabelError::Invalid)
@@ -158,6 +174,24 @@ mod tests {
     fn a_broken_file_is_no_labels() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(LABELS_FILE), b"{not json").unwrap();
-        assert_eq!(Labels::load(dir.path()).get("x"), None);
+        assert_eq!(Labels::load(dir.path()).get("x", "/dev/x"), None);
+    }
+
+    #[test]
+    fn configured_labels_fill_in_by_device_name_or_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let configured = [("sr1", "Right"), ("a:sr0", "Left (yaml)")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let labels = Labels::load(dir.path()).with_configured(configured);
+        assert_eq!(labels.get("a:sr1", "/dev/sr1").as_deref(), Some("Right"));
+        assert_eq!(
+            labels.get("a:sr0", "/dev/sr0").as_deref(),
+            Some("Left (yaml)")
+        );
+        labels.set("a:sr0", "Left").unwrap();
+        assert_eq!(labels.get("a:sr0", "/dev/sr0").as_deref(), Some("Left"));
+        assert_eq!(labels.get("a:sr2", "/dev/sr2"), None);
     }
 }

@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use amphigory_wire::drive::{DriveState, DriveStatus};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::core::{EventBus, StatusHandle, StatusSnapshot};
-use crate::engine::results::now_rfc3339;
-use crate::engine::{DriveSlot, Engine, EngineCommand, EngineOptions};
+use crate::drives::sim::SimMonitor;
+use crate::drives::{DiscEvent, DriveMonitor};
+use crate::engine::{Engine, EngineCommand, EngineOptions, EngineParts};
 use crate::makemkv::runner::{MakemkvconCommand, Runner, RunnerConfig};
 use crate::queue::{Queue, QueueWatcher, RecoveryReport};
 use crate::servers::control::{self, ControlConfig, ControlContext, ControlListener};
@@ -26,6 +26,9 @@ mod orphans;
 
 use eject::Ejector;
 use labels::Labels;
+
+/// Detection reports waiting for the engine; a burst (many drives at start-up) fits.
+const DETECTION_QUEUE: usize = 64;
 
 /// Simulated drives (`--simulate`).
 #[derive(Debug, Clone)]
@@ -70,6 +73,8 @@ pub struct DaemonOptions {
     pub sim_executable: Option<PathBuf>,
     /// Control socket path (SPEC §8); `None` = no control socket (the demo).
     pub socket: Option<PathBuf>,
+    /// daemon.yaml's `drives:` labels (drive id or device name → label).
+    pub drive_labels: std::collections::BTreeMap<String, String>,
 }
 
 impl DaemonOptions {
@@ -90,6 +95,7 @@ impl DaemonOptions {
             problems: Vec::new(),
             sim_executable: None,
             socket: None,
+            drive_labels: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -159,6 +165,14 @@ pub struct DaemonHandle {
 }
 
 impl DaemonHandle {
+    /// The simulated drives, when the daemon runs on them (tests insert and eject discs
+    /// and count simulated makemkvcon runs through it).
+    pub fn sim(&self) -> Option<&Arc<SimRig>> {
+        self.sim.as_ref()
+    }
+}
+
+impl DaemonHandle {
     /// Waits until every component has stopped (after the shutdown token fired) and the
     /// engine has drained its running tasks.
     pub async fn wait(self) {
@@ -176,17 +190,16 @@ pub async fn start(
     let control = bind_control(&options)?;
     create_private_dir(&options.state_dir)?;
     let (queue, recovery) = open_queue(&options)?;
-    let (sim, command, drives) = drives_and_command(&options)?;
-    let sim = sim.map(Arc::new);
+    let (sim, command, monitor) = drives_and_command(&options)?;
     let runner = Arc::new(Runner::new(
         command,
         runner_config(&options, sim.as_deref()),
     ));
     let bus = EventBus::new();
     publish_recovered(&bus, &recovery);
-    let status = StatusHandle::new(initial_status(&options, &drives));
-    let labels = Arc::new(Labels::load(&options.state_dir));
-    status.update(|s| labels.apply(&mut s.drives));
+    let status = StatusHandle::new(initial_status(&options));
+    let labels =
+        Arc::new(Labels::load(&options.state_dir).with_configured(options.drive_labels.clone()));
     let tasks = TaskTracker::new();
     let config_changed = Arc::new(Notify::new());
     let ws_addrs =
@@ -210,18 +223,20 @@ pub async fn start(
         }
     };
     tracing::info!("task queue at {}", options.tasks_dir.display());
-    for d in &drives {
-        tracing::info!("drive {} at {}", d.drive_id, d.device);
-    }
-    let (engine, commands) = Engine::new(
-        queue.clone(),
+    let detection = start_detection(monitor, &status, &shutdown);
+    let ejector = Arc::new(Ejector::new(sim.clone()));
+    let (engine, commands) = Engine::new(EngineParts {
+        queue: queue.clone(),
         runner,
-        drives,
-        bus.clone(),
-        status.clone(),
-        options.engine.clone(),
+        bus: bus.clone(),
+        status: status.clone(),
+        options: options.engine.clone(),
         wake,
-    );
+        daemon_id: options.daemon_id.clone(),
+        labels: labels.clone(),
+        ejector: ejector.clone(),
+        detection,
+    });
     tasks.spawn(engine.run(shutdown.clone()));
     let mut handle = DaemonHandle {
         bus,
@@ -235,11 +250,37 @@ pub async fn start(
         sim,
     };
     if let Some(listener) = control {
+        let served = ControlParts { labels, ejector };
         handle.control_socket = Some(serve_control(
-            listener, &handle, labels, &options, &shutdown,
+            listener, &handle, served, &options, &shutdown,
         ));
     }
     Ok(handle)
+}
+
+/// Starts disc detection; its reports go to the engine. A monitor that cannot start is a
+/// problem the status shows (no drive will be used), not a reason to stop.
+fn start_detection(
+    monitor: Option<Box<dyn DriveMonitor>>,
+    status: &StatusHandle,
+    shutdown: &CancellationToken,
+) -> Option<mpsc::Receiver<DiscEvent>> {
+    let monitor = monitor?;
+    let (tx, rx) = mpsc::channel(DETECTION_QUEUE);
+    match monitor.start(tx, shutdown.child_token()) {
+        Ok(()) => Some(rx),
+        Err(e) => {
+            tracing::error!("{e}; no drive will be used");
+            status.update(|s| s.problems.push(format!("{e}: no drive will be used")));
+            None
+        }
+    }
+}
+
+/// What the control socket serves besides the daemon handle.
+struct ControlParts {
+    labels: Arc<Labels>,
+    ejector: Arc<Ejector>,
 }
 
 /// Takes the control socket (when one is configured), logging where it is.
@@ -256,24 +297,18 @@ fn bind_control(options: &DaemonOptions) -> Result<Option<ControlListener>, Daem
 fn serve_control(
     listener: ControlListener,
     daemon: &DaemonHandle,
-    labels: Arc<Labels>,
+    parts: ControlParts,
     options: &DaemonOptions,
     shutdown: &CancellationToken,
 ) -> PathBuf {
     let path = listener.path().to_owned();
-    let ejector = Ejector::new(
-        daemon.sim.clone(),
-        daemon.bus.clone(),
-        daemon.status.clone(),
-        daemon.commands.clone(),
-    );
     let ctx = ControlContext {
         bus: daemon.bus.clone(),
         status: daemon.status.clone(),
         commands: daemon.commands.clone(),
         queue: daemon.queue.clone(),
-        labels,
-        ejector: Arc::new(ejector),
+        labels: parts.labels,
+        ejector: parts.ejector,
         stop: shutdown.clone(),
     };
     let config = ControlConfig {
@@ -361,55 +396,42 @@ fn runner_config(options: &DaemonOptions, sim: Option<&SimRig>) -> RunnerConfig 
     }
 }
 
-/// Simulated drives with the simulated makemkvcon, or the real makemkvcon (drive
-/// detection arrives with the drive registry; until then no real drive is used and
-/// tasks wait in the queue).
-fn drives_and_command(
-    options: &DaemonOptions,
-) -> Result<(Option<SimRig>, MakemkvconCommand, Vec<DriveSlot>), DaemonError> {
+/// Simulated drives (with their own detection and the simulated makemkvcon), or the real
+/// makemkvcon with the platform's detection. Without a makemkvcon (SPEC §3: not found) no
+/// drive is used, so tasks stay queued; the reason is in `options.problems`.
+fn drives_and_command(options: &DaemonOptions) -> Result<DrivesSetup, DaemonError> {
     if let Some(sim) = &options.simulate {
         let mut rig = SimRig::create_temp(&sim.discs, sim.rate_mbps, sim.fault)
             .map_err(|e| DaemonError::Sim(e.to_string()))?;
         if let Some(executable) = &options.sim_executable {
             rig = rig.with_executable(executable);
         }
-        let drives = rig
-            .devices()
-            .into_iter()
-            .map(|device| DriveSlot {
-                drive_id: drive_id(&options.daemon_id, &device),
-                device,
-            })
-            .collect();
         let command = rig.command();
-        return Ok((Some(rig), command, drives));
+        let rig = Arc::new(rig);
+        let monitor: Box<dyn DriveMonitor> = Box::new(SimMonitor::new(rig.clone()));
+        return Ok((Some(rig), command, Some(monitor)));
     }
-    // `makemkvcon: None` means discovery found none (SPEC §3): the engine must get no
-    // drive then, so tasks stay queued; the reason is in `options.problems`.
-    let program = options
-        .makemkvcon
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("makemkvcon"));
-    tracing::warn!("no drive detection yet: tasks wait in the queue until drives are known");
-    Ok((None, MakemkvconCommand::new(program), Vec::new()))
+    let Some(program) = options.makemkvcon.clone() else {
+        return Ok((None, MakemkvconCommand::new("makemkvcon"), None));
+    };
+    Ok((
+        None,
+        MakemkvconCommand::new(program),
+        crate::drives::platform_monitor(),
+    ))
 }
 
-fn initial_status(options: &DaemonOptions, drives: &[DriveSlot]) -> StatusSnapshot {
+/// The simulated drives (if any), the makemkvcon to run, and the disc detection.
+type DrivesSetup = (
+    Option<Arc<SimRig>>,
+    MakemkvconCommand,
+    Option<Box<dyn DriveMonitor>>,
+);
+
+fn initial_status(options: &DaemonOptions) -> StatusSnapshot {
     StatusSnapshot {
         daemon_id: options.daemon_id.clone(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        drives: drives
-            .iter()
-            .map(|d| DriveStatus {
-                drive_id: d.drive_id.clone(),
-                daemon_id: options.daemon_id.clone(),
-                device: d.device.clone(),
-                state: DriveState::DiscInserted,
-                disc_inserted_at: Some(now_rfc3339()),
-                last_updated: Some(now_rfc3339()),
-                ..DriveStatus::default()
-            })
-            .collect(),
         problems: options.problems.clone(),
         ..StatusSnapshot::default()
     }

@@ -9,6 +9,7 @@ pub mod drutil;
 #[cfg(target_os = "linux")]
 pub mod linux;
 pub mod macos;
+pub mod sim;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -54,6 +55,9 @@ pub enum DiscEvent {
         /// Device path of the drive.
         device: String,
     },
+    /// Everything present at start-up has been reported: from here on, a drive without a
+    /// disc really is empty (routing may judge "the only drive with a disc").
+    Settled,
 }
 
 /// Why a monitor could not start.
@@ -77,4 +81,14 @@ pub trait DriveMonitor: Send {
         events: mpsc::Sender<DiscEvent>,
         shutdown: CancellationToken,
     ) -> Result<(), DetectError>;
+}
+
+/// The platform's monitor: uevents on Linux, DiskArbitration on macOS; `None` elsewhere.
+pub fn platform_monitor() -> Option<Box<dyn DriveMonitor>> {
+    #[cfg(target_os = "linux")]
+    return Some(Box::new(linux::LinuxMonitor::new()));
+    #[cfg(target_os = "macos")]
+    return Some(Box::new(macos::MacosMonitor::new()));
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    None
 }

@@ -1,21 +1,37 @@
-//! The engine: claims tasks from the queue for free drives, runs each on its drive
-//! through the `makemkvcon` runner, and writes results. One scheduler loop owns the
-//! dispatch decisions; each running task lives in its own tracked tokio task and
-//! reports back through a channel, so a slow task never delays pickup on another drive.
+//! The engine: owns the drive registry, claims tasks from the queue for free drives, runs
+//! each on its drive through the `makemkvcon` runner, and writes results. One scheduler
+//! loop owns every decision (routing, proactive scans, disc events); each running task
+//! lives in its own tracked tokio task and reports back through a channel, so a slow
+//! task never delays pickup on another drive.
+//!
+//! - `registry`: drives, discs, cached scans and the routing rule (pure).
+//! - `discs`: what detection reports (drives and discs coming and going), proactive
+//!   scans, auto-eject.
+//! - `task_run`: one claimed task from start to result.
+//! - [`results`]: the result files.
 
+mod discs;
+mod registry;
 pub mod results;
 mod task_run;
 
-use std::sync::{Arc, OnceLock};
+use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::Duration;
 
+use amphigory_wire::scan::ScanResult;
+use amphigory_wire::{ErrorCode, TaskError};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::core::{DaemonEvent, EventBus, StatusHandle};
-use crate::makemkv::runner::Runner;
-use crate::queue::{Queue, Task};
+use crate::daemon::eject::Ejector;
+use crate::daemon::labels::Labels;
+use crate::drives::DiscEvent;
+use crate::makemkv::runner::{RunError, Runner};
+use crate::queue::{Claim, Queue, TaskKind};
+use registry::{DiscScan, DriveEntry, Registry, Route, Running};
 
 /// Why a running task was stopped before it finished; the first reason given wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,11 +64,6 @@ pub enum EngineCommand {
         /// Answer.
         reply: oneshot::Sender<Result<String, String>>,
     },
-    /// A disc left a drive: fail whatever runs there with `DISC_EJECTED`.
-    DiscEjected {
-        /// Drive id or device.
-        drive: String,
-    },
 }
 
 /// Tunables of the engine.
@@ -66,6 +77,8 @@ pub struct EngineOptions {
     pub shutdown_grace: Duration,
     /// How often claims whose lease expired (another daemon died) are taken back.
     pub expired_lease_check: Duration,
+    /// Eject a disc after the last task for it (SPEC §9.2 `auto_eject`).
+    pub auto_eject: bool,
 }
 
 impl Default for EngineOptions {
@@ -75,6 +88,7 @@ impl Default for EngineOptions {
             lease_interval: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
             expired_lease_check: Duration::from_secs(60),
+            auto_eject: false,
         }
     }
 }
@@ -105,58 +119,87 @@ pub(crate) struct EngineContext {
     pub(crate) options: EngineOptions,
 }
 
-/// A task running on a drive, as the scheduler tracks it.
-struct Running {
-    task_id: String,
-    cancel: CancellationToken,
-    reason: Arc<OnceLock<StopReason>>,
+/// What the engine is built from.
+pub struct EngineParts {
+    /// The shared queue.
+    pub queue: Arc<Queue>,
+    /// makemkvcon and its limits.
+    pub runner: Arc<Runner>,
+    /// Where events go.
+    pub bus: EventBus,
+    /// The status snapshot the engine keeps in step.
+    pub status: StatusHandle,
+    /// Tunables.
+    pub options: EngineOptions,
+    /// Notified by the queue watcher.
+    pub wake: Arc<Notify>,
+    /// `daemon_id` (the first half of every drive id).
+    pub daemon_id: String,
+    /// Drive labels, put on drives as detection reports them.
+    pub labels: Arc<Labels>,
+    /// Ejects discs (auto-eject).
+    pub ejector: Arc<Ejector>,
+    /// Disc detection's reports; `None` = no detection (no drive is ever used).
+    pub detection: Option<mpsc::Receiver<DiscEvent>>,
 }
 
-impl Running {
-    fn stop(&self, reason: StopReason) {
-        let _ = self.reason.set(reason);
-        self.cancel.cancel();
-    }
+/// A running piece of work that ended.
+enum Done {
+    /// A queue task; `scan` is its scan result when it was a successful scan.
+    Task {
+        drive_id: String,
+        generation: Option<u64>,
+        scan_task: bool,
+        outcome: task_run::Summary,
+    },
+    /// The proactive scan of the disc of this generation.
+    DiscScan {
+        drive_id: String,
+        generation: u64,
+        outcome: Result<ScanResult, RunError>,
+    },
 }
 
 /// The engine; build with [`Engine::new`], then [`Engine::run`] it.
 pub struct Engine {
     ctx: EngineContext,
-    drives: Vec<(DriveSlot, Option<Running>)>,
+    registry: Registry,
+    daemon_id: String,
+    labels: Arc<Labels>,
+    ejector: Arc<Ejector>,
     commands: mpsc::Receiver<EngineCommand>,
+    detection: Option<mpsc::Receiver<DiscEvent>>,
     wake: Arc<Notify>,
-    done_tx: mpsc::Sender<String>,
-    done_rx: mpsc::Receiver<String>,
+    done_tx: mpsc::Sender<Done>,
+    done_rx: mpsc::Receiver<Done>,
     tracker: TaskTracker,
     paused: bool,
     depth: usize,
 }
 
 impl Engine {
-    /// An engine over `queue` with these drives. `wake` is notified by the queue watcher.
-    pub fn new(
-        queue: Arc<Queue>,
-        runner: Arc<Runner>,
-        drives: Vec<DriveSlot>,
-        bus: EventBus,
-        status: StatusHandle,
-        options: EngineOptions,
-        wake: Arc<Notify>,
-    ) -> (Self, mpsc::Sender<EngineCommand>) {
+    /// An engine over these parts, and the sender of its commands.
+    pub fn new(parts: EngineParts) -> (Self, mpsc::Sender<EngineCommand>) {
         let (cmd_tx, commands) = mpsc::channel(64);
         let (done_tx, done_rx) = mpsc::channel(64);
-        let paused = queue.is_paused();
+        let paused = parts.queue.is_paused();
+        // Without detection nothing will ever be reported: nothing to wait for.
+        let registry = Registry::new(parts.detection.is_none());
         let engine = Self {
             ctx: EngineContext {
-                queue,
-                runner,
-                bus,
-                status,
-                options,
+                queue: parts.queue,
+                runner: parts.runner,
+                bus: parts.bus,
+                status: parts.status,
+                options: parts.options,
             },
-            drives: drives.into_iter().map(|d| (d, None)).collect(),
+            registry,
+            daemon_id: parts.daemon_id,
+            labels: parts.labels,
+            ejector: parts.ejector,
             commands,
-            wake,
+            detection: parts.detection,
+            wake: parts.wake,
             done_tx,
             done_rx,
             tracker: TaskTracker::new(),
@@ -185,7 +228,15 @@ impl Engine {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
-                Some(drive_id) = self.done_rx.recv() => self.mark_free(&drive_id),
+                Some(done) = self.done_rx.recv() => self.on_done(done),
+                event = next_disc_event(&mut self.detection) => match event {
+                    Some(event) => self.on_disc_event(event),
+                    None => {
+                        tracing::warn!("disc detection stopped");
+                        self.detection = None;
+                        self.registry.settled = true;
+                    }
+                },
                 Some(cmd) = self.commands.recv() => self.on_command(cmd),
                 () = self.wake.notified() => {}
                 _ = rescan.tick() => {}
@@ -195,65 +246,198 @@ impl Engine {
         self.drain().await;
     }
 
-    /// Claims the next runnable task for every free drive.
+    /// Starts pending proactive scans, then claims the next runnable task for every free
+    /// drive (SPEC §4 selection, §9.1 routing).
     fn dispatch(&mut self) {
+        if !self.registry.settled {
+            return;
+        }
+        self.start_pending_scans();
         if self.paused {
             return;
         }
-        for index in 0..self.drives.len() {
-            let Some((slot, None)) = self.drives.get(index) else {
-                continue;
-            };
-            let slot = slot.clone();
-            let claimed = self
-                .ctx
-                .queue
-                .next(|task| routes_to(task, &slot, self.drives.len()));
+        while self.registry.drives.iter().any(DriveEntry::is_free) {
+            let waiting = RefCell::new(Vec::new());
+            let registry = &self.registry;
+            let claimed = self.ctx.queue.next(|task| match registry.route(task) {
+                Route::Drive(i) => registry.drives.get(i).is_some_and(DriveEntry::is_free),
+                // Claimed only to be failed with INVALID_TASK.
+                Route::Ambiguous(_) => true,
+                Route::Wait(Some(i)) => {
+                    waiting.borrow_mut().push(i);
+                    false
+                }
+                Route::Wait(None) | Route::Elsewhere => false,
+            });
             self.report_poison();
+            self.mark_waiting(&waiting.into_inner());
             match claimed {
-                Ok(Some(claim)) => self.start(index, slot, claim),
-                Ok(None) => {}
-                Err(e) => tracing::warn!("queue scan failed: {e}"),
+                Ok(Some(claim)) => self.start_claimed(claim),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!("queue scan failed: {e}");
+                    break;
+                }
             }
         }
     }
 
-    fn start(&mut self, index: usize, slot: DriveSlot, claim: crate::queue::Claim) {
-        let running = Running {
-            task_id: claim.task().id.clone(),
-            cancel: CancellationToken::new(),
-            reason: Arc::new(OnceLock::new()),
+    fn start_claimed(&mut self, claim: Claim) {
+        match self.registry.route(claim.task()) {
+            Route::Drive(index) => self.start(index, claim),
+            Route::Ambiguous(candidates) => self.fail_ambiguous(&claim, &candidates),
+            other => {
+                tracing::debug!(task = %claim.task().id, "route changed to {other:?}; requeueing");
+                if let Err(e) = self.ctx.queue.requeue(&claim) {
+                    tracing::error!(task = %claim.task().id, "cannot requeue: {e}");
+                }
+            }
+        }
+    }
+
+    fn start(&mut self, index: usize, claim: Claim) {
+        let Some(entry) = self.registry.drives.get(index) else {
+            return;
         };
+        let task = claim.task();
+        let disc = entry.disc.as_ref();
+        let cached_scan = match (&task.kind, disc) {
+            (TaskKind::Scan, Some(disc)) => {
+                self.cached_scan(disc, task.disc_fingerprint.as_deref())
+            }
+            _ => None,
+        };
+        let scan_task = matches!(task.kind, TaskKind::Scan);
+        let running = Running::new(Some(task.id.clone()));
         let job = task_run::Job {
-            claim: Arc::new(claim),
-            drive: slot,
+            drive: entry.slot.clone(),
+            disc_fingerprint: disc.and_then(|d| d.fingerprint.clone()),
+            cached_scan,
             cancel: running.cancel.clone(),
             reason: running.reason.clone(),
+            claim: Arc::new(claim),
         };
-        if let Some(entry) = self.drives.get_mut(index) {
-            entry.1 = Some(running);
+        let generation = disc.map(|d| d.generation);
+        if let Some(entry) = self.registry.drives.get_mut(index) {
+            if let (true, None, Some(disc)) = (scan_task, &job.cached_scan, entry.disc.as_mut()) {
+                disc.scan = DiscScan::Running;
+            }
+            entry.running = Some(running);
         }
-        let ctx = self.ctx.clone();
-        let done = self.done_tx.clone();
+        let (ctx, done) = (self.ctx.clone(), self.done_tx.clone());
         self.tracker.spawn(async move {
             let drive_id = job.drive.drive_id.clone();
-            task_run::run(ctx, job).await;
-            let _ = done.send(drive_id).await;
+            let outcome = task_run::run(ctx, job).await;
+            let _ = done
+                .send(Done::Task {
+                    drive_id,
+                    generation,
+                    scan_task,
+                    outcome,
+                })
+                .await;
         });
     }
 
-    fn mark_free(&mut self, drive_id: &str) {
-        for (slot, running) in &mut self.drives {
-            if slot.drive_id == drive_id {
-                *running = None;
-            }
+    /// A finished scan of `disc` a scan task may be answered with: the drive's own, or
+    /// one of another copy of the disc. Never when the task is for another disc.
+    fn cached_scan(&self, disc: &registry::Disc, wanted: Option<&str>) -> Option<Arc<ScanResult>> {
+        if wanted.is_some_and(|w| disc.fingerprint.as_deref().is_some_and(|fp| fp != w)) {
+            return None;
+        }
+        match &disc.scan {
+            DiscScan::Done(scan) => Some(scan.clone()),
+            _ => disc
+                .fingerprint
+                .as_deref()
+                .and_then(|fp| self.registry.scan_of(fp)),
         }
     }
 
-    fn running(&self) -> impl Iterator<Item = (&DriveSlot, &Running)> {
-        self.drives
+    /// Fails a task that could run on several drives (SPEC §9.1), naming them.
+    fn fail_ambiguous(&self, claim: &Claim, candidates: &[String]) {
+        let task = claim.task();
+        let error = TaskError::new(
+            ErrorCode::InvalidTask,
+            format!(
+                "Invalid task: {} drives hold discs ({}); say which with `drive` or \
+                 `disc_fingerprint`",
+                candidates.len(),
+                candidates.join(", ")
+            ),
+            Some("SPEC §9.1: the task names no drive and no disc fingerprint".to_owned()),
+        );
+        let result = results::failure(
+            &task.id,
+            task.task_type(),
+            &results::RunClock::start(),
+            error,
+        );
+        if let Err(e) = self.ctx.queue.finish(claim, &result) {
+            tracing::error!(task = %task.id, "cannot write the result: {e}");
+        }
+        tracing::warn!(task = %task.id, "task failed: ambiguous drive ({})", candidates.join(", "));
+        self.ctx.bus.publish(DaemonEvent::TaskFinished {
+            task_id: task.id.clone(),
+            task_type: task.task_type(),
+            error: result.error,
+        });
+    }
+
+    fn on_done(&mut self, done: Done) {
+        match done {
+            Done::Task {
+                drive_id,
+                generation,
+                scan_task,
+                outcome,
+            } => self.task_done(&drive_id, generation, scan_task, outcome),
+            Done::DiscScan {
+                drive_id,
+                generation,
+                outcome,
+            } => self.disc_scan_done(&drive_id, generation, outcome),
+        }
+    }
+
+    fn task_done(
+        &mut self,
+        drive_id: &str,
+        generation: Option<u64>,
+        scan_task: bool,
+        outcome: task_run::Summary,
+    ) {
+        let Some(entry) = self.registry.get_mut(drive_id) else {
+            return; // the drive went away meanwhile
+        };
+        entry.running = None;
+        let same_disc = entry
+            .disc
+            .as_mut()
+            .filter(|d| Some(d.generation) == generation);
+        if let (true, Some(disc)) = (scan_task, same_disc) {
+            match outcome.scan {
+                Some(scan) => disc.scan = DiscScan::Done(Arc::new(scan)),
+                None if matches!(disc.scan, DiscScan::Running) => disc.scan = DiscScan::Failed,
+                None => {}
+            }
+        }
+        if outcome.ripped && self.ctx.options.auto_eject {
+            self.auto_eject(drive_id);
+        }
+    }
+
+    fn running(&self) -> impl Iterator<Item = &Running> {
+        self.registry
+            .drives
             .iter()
-            .filter_map(|(slot, r)| r.as_ref().map(|r| (slot, r)))
+            .filter_map(|d| d.running.as_ref())
+    }
+
+    /// Queue tasks running now (proactive scans are not queue tasks).
+    fn running_tasks(&self) -> impl Iterator<Item = (&str, &Running)> {
+        self.running()
+            .filter_map(|r| r.task_id.as_deref().map(|id| (id, r)))
     }
 
     fn on_command(&mut self, cmd: EngineCommand) {
@@ -263,7 +447,7 @@ impl Engine {
                     tracing::error!("cannot write the PAUSED marker: {e}");
                 }
                 if now {
-                    self.running()
+                    self.running_tasks()
                         .for_each(|(_, r)| r.stop(StopReason::PauseNow));
                 }
             }
@@ -275,25 +459,20 @@ impl Engine {
             EngineCommand::Cancel { task_id, reply } => {
                 let _ = reply.send(self.cancel(task_id.as_deref()));
             }
-            EngineCommand::DiscEjected { drive } => {
-                self.running()
-                    .filter(|(slot, _)| slot.is_named(&drive))
-                    .for_each(|(_, r)| r.stop(StopReason::DiscEjected));
-            }
         }
     }
 
     fn cancel(&self, task_id: Option<&str>) -> Result<String, String> {
-        let mut running: Vec<_> = self.running().map(|(_, r)| r).collect();
+        let mut running: Vec<_> = self.running_tasks().collect();
         let target = match task_id {
-            Some(id) => running.iter().find(|r| r.task_id == id).copied(),
+            Some(id) => running.iter().find(|(t, _)| *t == id).copied(),
             None if running.len() == 1 => running.pop(),
             None if running.is_empty() => return Err("no task is running".into()),
             None => return Err("several tasks are running: name one".into()),
         };
-        if let Some(r) = target {
+        if let Some((id, r)) = target {
             r.stop(StopReason::Cancelled);
-            return Ok(r.task_id.clone());
+            return Ok(id.to_owned());
         }
         let id = task_id.unwrap_or_default();
         match self.ctx.queue.cancel_queued(id) {
@@ -350,15 +529,26 @@ impl Engine {
     async fn drain(self) {
         let grace = self.ctx.options.shutdown_grace;
         self.tracker.close();
+        // A proactive scan is no queue task: nothing to finish or requeue.
+        self.running()
+            .filter(|r| r.task_id.is_none())
+            .for_each(|r| r.stop(StopReason::Shutdown));
         if tokio::time::timeout(grace, self.tracker.wait())
             .await
             .is_err()
         {
             tracing::info!("requeueing tasks still running after {grace:?}");
-            self.running()
-                .for_each(|(_, r)| r.stop(StopReason::Shutdown));
+            self.running().for_each(|r| r.stop(StopReason::Shutdown));
             self.tracker.wait().await;
         }
+    }
+}
+
+/// The next detection report (`None` once detection ended); never, without detection.
+async fn next_disc_event(detection: &mut Option<mpsc::Receiver<DiscEvent>>) -> Option<DiscEvent> {
+    match detection {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -369,14 +559,5 @@ pub(crate) fn rejected_event(rejected: &crate::queue::Rejected) -> DaemonEvent {
         task_id: rejected.task_id.clone(),
         task_type: rejected.task_type.clone(),
         error: Some(rejected.error()),
-    }
-}
-
-/// Does `task` go to this drive? Its `drive` field must name it when set; otherwise any
-/// drive will do when there is only one.
-fn routes_to(task: &Task, slot: &DriveSlot, drive_count: usize) -> bool {
-    match task.drive.as_deref() {
-        Some(wanted) => slot.is_named(wanted),
-        None => drive_count >= 1,
     }
 }

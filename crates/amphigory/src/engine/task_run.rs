@@ -4,7 +4,8 @@
 
 use std::sync::{Arc, OnceLock};
 
-use amphigory_wire::drive::DriveState;
+use amphigory_wire::drive::{DriveState, ScanStatus};
+use amphigory_wire::scan::ScanResult;
 use amphigory_wire::task::TaskType;
 use amphigory_wire::{ErrorCode, TaskError};
 use tokio_util::sync::CancellationToken;
@@ -21,8 +22,21 @@ use crate::queue::{Claim, TaskKind};
 pub(crate) struct Job {
     pub(crate) claim: Arc<Claim>,
     pub(crate) drive: DriveSlot,
+    /// Fingerprint of the disc in the drive, when detection read it.
+    pub(crate) disc_fingerprint: Option<String>,
+    /// A finished scan of this disc: a scan task is answered with it, no makemkvcon.
+    pub(crate) cached_scan: Option<Arc<ScanResult>>,
     pub(crate) cancel: CancellationToken,
     pub(crate) reason: Arc<OnceLock<StopReason>>,
+}
+
+/// What the engine learns from a finished run.
+#[derive(Debug, Default)]
+pub(crate) struct Summary {
+    /// The scan, when the task was a successful scan.
+    pub(crate) scan: Option<ScanResult>,
+    /// A rip finished successfully.
+    pub(crate) ripped: bool,
 }
 
 /// What the run came to.
@@ -34,15 +48,17 @@ enum Outcome {
 }
 
 /// Runs the job to its end; never fails (every failure becomes a result).
-pub(crate) async fn run(ctx: EngineContext, job: Job) {
+pub(crate) async fn run(ctx: EngineContext, job: Job) -> Summary {
     let task = job.claim.task().clone();
     let task_type = task_type_of(&task.kind);
     tracing::info!(task = %task.id, drive = %job.drive.drive_id, "starting {} task", task_type.as_str());
     mark_started(&ctx, &job, &task_type);
     let clock = RunClock::start();
     let outcome = with_lease(&ctx, &job, execute(&ctx, &job, &clock)).await;
+    let mut summary = Summary::default();
     let event = match outcome {
         Outcome::Finished(result) => {
+            summary = summarise(&result);
             if let Err(e) = ctx.queue.finish(&job.claim, &result) {
                 tracing::error!(task = %task.id, "cannot write the result: {e}");
             }
@@ -71,8 +87,30 @@ pub(crate) async fn run(ctx: EngineContext, job: Job) {
     };
     // The snapshot first, then the event: a client that connects in between must not get
     // a `sync` still showing the task running after it heard it finished.
-    mark_stopped(&ctx, &job);
+    mark_stopped(&ctx, &job, summary.scan.as_ref());
     ctx.bus.publish(event);
+    summary
+}
+
+/// What a written result tells the engine (the scan is read back from the result, so
+/// what the engine caches is exactly what the webapp got).
+fn summarise(result: &amphigory_wire::result::TaskResult) -> Summary {
+    if result.error.is_some() {
+        return Summary::default();
+    }
+    match result.task_type {
+        TaskType::Scan => Summary {
+            scan: result
+                .result
+                .clone()
+                .and_then(|v| serde_json::from_value(v).ok()),
+            ripped: false,
+        },
+        _ => Summary {
+            scan: None,
+            ripped: true,
+        },
+    }
 }
 
 /// Runs `work` while renewing the claim's lease, so no other daemon takes it over.
@@ -102,7 +140,7 @@ async fn execute(ctx: &EngineContext, job: &Job, clock: &RunClock) -> Outcome {
     let on_progress = progress_publisher(ctx, &task.id);
     let runner = task_runner(ctx, &job.claim);
     match &task.kind {
-        TaskKind::Scan => match runner.scan(&source, &job.cancel, on_progress).await {
+        TaskKind::Scan => match scan(job, &runner, &source, on_progress).await {
             Ok(scan) => Outcome::Finished(Box::new(results::scan_success(&task.id, clock, &scan))),
             Err(e) => failed(job, TaskType::Scan, clock, e),
         },
@@ -123,8 +161,14 @@ async fn execute(ctx: &EngineContext, job: &Job, clock: &RunClock) -> Outcome {
                         output_path: &out.path,
                         size_bytes: out.size_bytes,
                         makemkv_name: out.makemkv_name.clone(),
-                        fingerprint: task.disc_fingerprint.clone(),
-                        scanned: None,
+                        fingerprint: task
+                            .disc_fingerprint
+                            .clone()
+                            .or_else(|| job.disc_fingerprint.clone()),
+                        scanned: job
+                            .cached_scan
+                            .as_deref()
+                            .and_then(|s| s.tracks.iter().find(|t| t.number == spec.track)),
                         expected_size_bytes: spec.expected_size_bytes,
                         expected_duration: spec.expected_duration.clone(),
                     };
@@ -134,6 +178,36 @@ async fn execute(ctx: &EngineContext, job: &Job, clock: &RunClock) -> Outcome {
             }
         }
     }
+}
+
+/// The disc's scan: the cached one when the drive has it (SPEC §9.2: never scan one
+/// disc twice), else a fresh one, carrying the disc's fingerprint either way.
+async fn scan(
+    job: &Job,
+    runner: &Runner,
+    source: &Source,
+    mut on_progress: impl FnMut(ProgressUpdate) + Send,
+) -> Result<ScanResult, RunError> {
+    let mut scan = match &job.cached_scan {
+        Some(cached) => {
+            tracing::info!(task = %job.claim.task().id, "answered from the scan of the disc already made");
+            // Done at once, but whoever follows the task sees the usual 0 % … 100 %.
+            for percent in [0, 100] {
+                on_progress(ProgressUpdate {
+                    percent,
+                    eta_seconds: (percent == 100).then_some(0),
+                    current_size_bytes: None,
+                    speed: None,
+                });
+            }
+            ScanResult::clone(cached)
+        }
+        None => runner.scan(source, &job.cancel, on_progress).await?,
+    };
+    if scan.fingerprint.is_none() {
+        scan.fingerprint.clone_from(&job.disc_fingerprint);
+    }
+    Ok(scan)
 }
 
 /// Creates the per-title folder (`…/Movie (2004)/`) when its parent exists. A missing
@@ -267,11 +341,16 @@ fn mark_started(ctx: &EngineContext, job: &Job, task_type: &TaskType) {
     });
 }
 
-fn mark_stopped(ctx: &EngineContext, job: &Job) {
+fn mark_stopped(ctx: &EngineContext, job: &Job, scan: Option<&ScanResult>) {
     let task_id = &job.claim.task().id;
     ctx.status.update(|s| {
         s.running.retain(|t| &t.task_id != task_id);
         if let Some(d) = s.drive_mut(&job.drive.drive_id) {
+            if let Some(scan) = scan.filter(|_| d.state != DriveState::Empty) {
+                d.scan_status = Some(ScanStatus::Complete);
+                d.scan_result = serde_json::to_value(scan).ok();
+                d.scan_error = None;
+            }
             d.rip_task_id = None;
             d.rip_track_number = None;
             d.rip_progress = None;

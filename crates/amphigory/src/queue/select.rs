@@ -92,6 +92,21 @@ impl Queue {
         Ok(None)
     }
 
+    /// The valid daemon tasks waiting in `queued/`, in selection order, for decisions
+    /// that look ahead (auto-eject: is another task for this disc still to come?).
+    pub fn waiting_tasks(&self) -> Result<Vec<Task>, QueueError> {
+        Ok(self
+            .candidates()?
+            .into_iter()
+            .filter_map(
+                |id| match examine_path(&id, &self.layout.file(TaskState::Queued, &id)) {
+                    Some(Verdict::Valid(task)) => Some(task),
+                    _ => None,
+                },
+            )
+            .collect())
+    }
+
     /// The tasks failed as invalid since the last call, oldest first.
     pub fn take_rejected(&self) -> Vec<Rejected> {
         let mut list = self.rejected.lock().unwrap_or_else(PoisonError::into_inner);

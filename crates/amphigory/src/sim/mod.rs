@@ -33,6 +33,11 @@ pub const SIM_DIR_ENV: &str = "AMPHIGORY_SIM_DIR";
 /// Default read rate of simulated drives, MB/s: a 25 GB main feature in ~12 s.
 pub const DEFAULT_RATE_MBPS: f64 = 2000.0;
 
+/// The fingerprint (SPEC §9.4) of a simulated disc: a built-in name or a transcript path.
+pub fn disc_fingerprint(disc: &str) -> std::io::Result<String> {
+    Ok(transcript::Disc::load(disc)?.fingerprint())
+}
+
 /// Runs as `makemkvcon` would, with `args` exactly as makemkvcon receives them.
 pub fn main(args: Vec<OsString>) -> ExitCode {
     let Some(dir) = std::env::var_os(SIM_DIR_ENV).map(PathBuf::from) else {

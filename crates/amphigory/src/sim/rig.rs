@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::SIM_DIR_ENV;
 use super::state::{self, Fault, SimDriveState};
 use super::transcript::{Disc, builtin_disc};
+use crate::drives::DiscInfo;
 use crate::makemkv::runner::{MakemkvconCommand, RunnerConfig};
 
 /// Simulated drives `/dev/sim0…` in a sim directory, and the command that runs the
@@ -34,6 +35,23 @@ pub struct SimDrive {
     pub state: SimDriveState,
     /// Volume name of the disc in the drive, when one is present.
     pub volume_name: Option<String>,
+}
+
+impl SimDrive {
+    /// The disc in the drive as disc detection reports it, fingerprint included (SPEC
+    /// §9.4: a simulated disc's comes from its transcript); `None` when the drive is empty.
+    pub fn disc_info(&self) -> io::Result<Option<DiscInfo>> {
+        let (Some(spec), true) = (&self.state.disc, self.state.present) else {
+            return Ok(None);
+        };
+        let disc = Disc::load(spec)?;
+        Ok(Some(DiscInfo {
+            device: self.state.device.clone(),
+            volume_name: disc.volume_name().map(str::to_owned),
+            medium: Some(disc.medium()),
+            fingerprint: Some(disc.fingerprint()),
+        }))
+    }
 }
 
 impl SimRig {

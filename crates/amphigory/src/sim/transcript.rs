@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io;
 
+use crate::fingerprint::{DiscFacts, MediumKind};
 use crate::makemkv::robot::{RobotLine, parse_line};
 
 /// Names of the discs built into the binary.
@@ -13,6 +14,8 @@ pub const BUILTIN_DISCS: [&str; 2] = ["demo-bluray", "demo-dvd"];
 
 /// `CINFO:1` code of a Blu-ray.
 const BLURAY_CODE: u32 = 6209;
+/// Bytes per block of an optical disc, to turn title sizes into a block count.
+const BLOCK_SIZE: u64 = 2048;
 
 /// The transcript of a built-in disc (`demo-bluray`, `demo-dvd`): the project's own
 /// synthetic output, shaped like a real disc.
@@ -96,6 +99,35 @@ impl Disc {
     /// Whether `CINFO:1` says Blu-ray (else DVD for the simulator's purposes).
     pub fn is_bluray(&self) -> bool {
         self.disc_type == Some(BLURAY_CODE)
+    }
+
+    /// Blu-ray when [`Disc::is_bluray`], else DVD.
+    pub fn medium(&self) -> MediumKind {
+        if self.is_bluray() {
+            MediumKind::Bluray
+        } else {
+            MediumKind::Dvd
+        }
+    }
+
+    /// The drive-level facts a real drive would report, made up from the transcript: a
+    /// simulated drive has no block count, so the largest title stands in for the disc.
+    pub fn facts(&self) -> DiscFacts {
+        let largest = self.titles.values().map(|t| t.size).max().unwrap_or(0);
+        let media = match self.medium() {
+            MediumKind::Bluray | MediumKind::Uhd => "BD-ROM",
+            MediumKind::Dvd | MediumKind::Cd => "DVD-ROM",
+        };
+        DiscFacts {
+            media: Some(media.to_owned()),
+            volume: self.volume_name().map(str::to_owned),
+            ..DiscFacts::new(self.medium(), largest / BLOCK_SIZE)
+        }
+    }
+
+    /// The disc's fingerprint (SPEC §9.4: a simulated disc's comes from its transcript).
+    pub fn fingerprint(&self) -> String {
+        self.facts().fingerprint()
     }
 
     /// Volume name (`CINFO:32`, else the disc name `CINFO:2`).
@@ -220,5 +252,24 @@ mod tests {
         let listing = disc.listing_lines();
         assert!(listing.first().is_some_and(|l| l.starts_with("TCOUNT:")));
         assert!(Disc::load("no-such-disc").is_err());
+    }
+
+    #[test]
+    fn fingerprints_come_from_the_transcript() {
+        let bluray = Disc::load("demo-bluray").unwrap();
+        let dvd = Disc::load("demo-dvd").unwrap();
+        assert_eq!(bluray.medium(), MediumKind::Bluray);
+        assert_eq!(dvd.medium(), MediumKind::Dvd);
+        let facts = bluray.facts();
+        assert_eq!(facts.media.as_deref(), Some("BD-ROM"));
+        assert_eq!(facts.volume.as_deref(), Some("CLOCKWORK_LIGHTHOUSE"));
+        assert_eq!(facts.blocks, bluray.title(0).unwrap().size / 2048);
+        assert_eq!(dvd.facts().media.as_deref(), Some("DVD-ROM"));
+        let (br, dv) = (bluray.fingerprint(), dvd.fingerprint());
+        assert!(br.starts_with("br-"), "{br}");
+        assert!(dv.starts_with("dvd-"), "{dv}");
+        assert_ne!(br, dv);
+        assert_eq!(Disc::load("demo-bluray").unwrap().fingerprint(), br);
+        assert_eq!(dvd.fingerprint(), dv);
     }
 }

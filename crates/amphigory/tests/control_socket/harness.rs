@@ -39,6 +39,7 @@ pub fn options(root: &Path, socket: &Path) -> DaemonOptions {
         rate_mbps: 20000.0,
         fault: None,
     });
+    options.sim_executable = Some(env!("CARGO_BIN_EXE_amphigory").into());
     options.heartbeat_interval = Duration::from_secs(3600);
     options.socket = Some(socket.to_owned());
     options
@@ -60,6 +61,7 @@ impl Daemon {
         let shutdown = CancellationToken::new();
         let handle = daemon::start(options, shutdown.clone()).await.unwrap();
         settle(&handle.bus).await;
+        crate::support::wait_scanned(&handle.status).await;
         Self {
             dir,
             socket,

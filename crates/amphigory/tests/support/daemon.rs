@@ -289,10 +289,14 @@ impl Rig {
         self.start_with(&DaemonSpec::new(name))
     }
 
-    /// Starts a daemon and waits until it is ready.
+    /// Starts a daemon and waits until it is ready and idle: every drive's disc scanned
+    /// (the proactive scan at start-up).
     pub fn start_with(&self, spec: &DaemonSpec) -> Daemon {
         let daemon = self.launch(spec);
         daemon.wait_log(READY, WAIT);
+        for i in 0..spec.drives {
+            daemon.wait_log(&format!("disc in /dev/sim{i} scanned"), WAIT);
+        }
         daemon
     }
 

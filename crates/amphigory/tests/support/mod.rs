@@ -32,3 +32,17 @@ pub fn shared_fixture(rel: &str) -> Option<PathBuf> {
     assert!(path.is_file(), "fixture {} not found", path.display());
     Some(path)
 }
+
+/// Waits (up to 30 s) until the daemon knows its drives and every disc is scanned (the
+/// proactive scan at start-up), so a test starts from an idle daemon.
+pub async fn wait_scanned(status: &amphigory::core::StatusHandle) {
+    use amphigory_wire::drive::DriveState;
+    let mut rx = status.watch();
+    let idle = |s: &amphigory::core::StatusSnapshot| {
+        !s.drives.is_empty() && s.drives.iter().all(|d| d.state == DriveState::Scanned)
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), rx.wait_for(idle))
+        .await
+        .expect("every disc is scanned at start-up")
+        .unwrap();
+}

@@ -183,7 +183,9 @@ impl LinuxMonitor {
         shutdown: CancellationToken,
     ) {
         let mut tracker = DriveTracker::new();
-        for e in self.initial(&mut tracker) {
+        let mut initial = self.initial(&mut tracker);
+        initial.push(DiscEvent::Settled);
+        for e in initial {
             if events.send(e).await.is_err() {
                 return;
             }

@@ -39,6 +39,8 @@ type Callback = unsafe extern "C-unwind" fn(NonNull<DADisk>, *mut c_void);
 
 /// How long one run-loop slice lasts before the thread checks for shutdown.
 const SLICE_SECONDS: f64 = 0.25;
+/// Run-loop slices after registration by which the media present at start-up are reported.
+const SETTLE_SLICES: u32 = 4;
 /// Longest wait for `drutil status -xml`.
 const DRUTIL_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -146,8 +148,17 @@ fn run(
     // SAFETY: both objects are valid; the session is scheduled on this thread's run loop.
     unsafe { session.schedule_with_run_loop(&run_loop, mode) };
     let _ = ready.send(Ok(()));
+    // DiskArbitration reports the media already present from the run loop's first
+    // passes; after those, "no disc" means no disc.
+    let mut slices_until_settled = SETTLE_SLICES;
     while !shutdown.is_cancelled() && !events.is_closed() {
         CFRunLoop::run_in_mode(Some(mode), SLICE_SECONDS, false);
+        if slices_until_settled > 0 {
+            slices_until_settled -= 1;
+            if slices_until_settled == 0 {
+                state.send(DiscEvent::Settled);
+            }
+        }
     }
     unregister(&session, &run_loop, mode, matches.len(), context);
     drop(state);

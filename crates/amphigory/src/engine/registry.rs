@@ -1,0 +1,325 @@
+//! The drive registry (SPEC §9.1): every drive detection reported, the disc in it with its
+//! cached scan, what runs there, and the rule that routes a task to a drive. Plain data
+//! and pure decisions; the engine owns one and turns its answers into actions.
+
+use std::sync::{Arc, OnceLock};
+
+use amphigory_wire::scan::ScanResult;
+use tokio_util::sync::CancellationToken;
+
+use super::{DriveSlot, StopReason};
+use crate::queue::Task;
+
+/// Work running on a drive: a queue task, or the proactive scan of a new disc.
+pub(crate) struct Running {
+    /// The queue task, `None` for a proactive scan.
+    pub(crate) task_id: Option<String>,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) reason: Arc<OnceLock<StopReason>>,
+}
+
+impl Running {
+    pub(crate) fn new(task_id: Option<String>) -> Self {
+        Self {
+            task_id,
+            cancel: CancellationToken::new(),
+            reason: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Stops the work; the first reason given wins.
+    pub(crate) fn stop(&self, reason: StopReason) {
+        let _ = self.reason.set(reason);
+        self.cancel.cancel();
+    }
+}
+
+/// Where the scan of a disc stands.
+#[derive(Debug, Clone)]
+pub(crate) enum DiscScan {
+    /// Not started: the proactive scan runs as soon as the drive is free.
+    Pending,
+    /// Running now (proactive, or a scan task).
+    Running,
+    /// Done: scan tasks for this disc are answered from here.
+    Done(Arc<ScanResult>),
+    /// The last scan failed: a scan task scans again.
+    Failed,
+}
+
+/// The disc in a drive.
+#[derive(Debug, Clone)]
+pub(crate) struct Disc {
+    /// Changes with every insert, so a late scan result never lands on another disc.
+    pub(crate) generation: u64,
+    pub(crate) volume_name: Option<String>,
+    pub(crate) fingerprint: Option<String>,
+    pub(crate) scan: DiscScan,
+}
+
+/// One drive.
+pub(crate) struct DriveEntry {
+    pub(crate) slot: DriveSlot,
+    pub(crate) disc: Option<Disc>,
+    pub(crate) running: Option<Running>,
+}
+
+impl DriveEntry {
+    pub(crate) fn is_free(&self) -> bool {
+        self.running.is_none()
+    }
+}
+
+/// Where a task goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// To the drive at this index (when it is free).
+    Drive(usize),
+    /// It waits: for a disc in the drive at this index, or for detection to settle.
+    Wait(Option<usize>),
+    /// No drive of this daemon is meant (another daemon's drive, or a disc not in).
+    Elsewhere,
+    /// Several drives could take it: fail it, naming these drive ids.
+    Ambiguous(Vec<String>),
+}
+
+/// Every drive of this daemon.
+#[derive(Default)]
+pub(crate) struct Registry {
+    pub(crate) drives: Vec<DriveEntry>,
+    /// Detection has reported everything present at start-up.
+    pub(crate) settled: bool,
+    generations: u64,
+}
+
+impl Registry {
+    /// An empty registry; `settled` when no detection will report anything.
+    pub(crate) fn new(settled: bool) -> Self {
+        Self {
+            settled,
+            ..Self::default()
+        }
+    }
+
+    /// The index of the drive named by id or device.
+    pub(crate) fn position(&self, name: &str) -> Option<usize> {
+        self.drives.iter().position(|d| d.slot.is_named(name))
+    }
+
+    pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut DriveEntry> {
+        self.drives.iter_mut().find(|d| d.slot.is_named(name))
+    }
+
+    /// Adds a drive unless it is known; returns whether it was new.
+    pub(crate) fn add(&mut self, slot: DriveSlot) -> bool {
+        if self.position(&slot.device).is_some() {
+            return false;
+        }
+        self.drives.push(DriveEntry {
+            slot,
+            disc: None,
+            running: None,
+        });
+        true
+    }
+
+    /// A fresh disc record (a new generation) whose scan is pending.
+    pub(crate) fn new_disc(
+        &mut self,
+        volume_name: Option<String>,
+        fingerprint: Option<String>,
+    ) -> Disc {
+        self.generations += 1;
+        Disc {
+            generation: self.generations,
+            volume_name,
+            fingerprint,
+            scan: DiscScan::Pending,
+        }
+    }
+
+    /// A finished scan of a disc with this fingerprint, in any drive (two copies of one
+    /// disc are scanned once).
+    pub(crate) fn scan_of(&self, fingerprint: &str) -> Option<Arc<ScanResult>> {
+        self.drives.iter().find_map(|d| match &d.disc {
+            Some(Disc {
+                fingerprint: Some(fp),
+                scan: DiscScan::Done(scan),
+                ..
+            }) if fp == fingerprint => Some(scan.clone()),
+            _ => None,
+        })
+    }
+
+    /// SPEC §9.1: the drive named in `drive`, else the drive holding the disc with
+    /// `disc_fingerprint`, else the only drive with a disc.
+    pub(crate) fn route(&self, task: &Task) -> Route {
+        if let Some(name) = task.drive.as_deref() {
+            return match self.position(name) {
+                Some(i) if self.has_disc(i) => Route::Drive(i),
+                Some(i) => Route::Wait(Some(i)),
+                // Not ours: another daemon on this queue may own that drive.
+                None => Route::Elsewhere,
+            };
+        }
+        if !self.settled {
+            return Route::Wait(None);
+        }
+        let with_disc: Vec<usize> = (0..self.drives.len())
+            .filter(|&i| self.has_disc(i))
+            .collect();
+        if let Some(wanted) = task.disc_fingerprint.as_deref() {
+            return self.route_by_fingerprint(wanted, &with_disc);
+        }
+        match with_disc.as_slice() {
+            [] => Route::Elsewhere,
+            [only] => Route::Drive(*only),
+            many => Route::Ambiguous(
+                many.iter()
+                    .filter_map(|&i| self.drives.get(i))
+                    .map(|d| d.slot.drive_id.clone())
+                    .collect(),
+            ),
+        }
+    }
+
+    fn route_by_fingerprint(&self, wanted: &str, with_disc: &[usize]) -> Route {
+        let holding: Vec<usize> = with_disc
+            .iter()
+            .copied()
+            .filter(|&i| self.fingerprint(i) == Some(wanted))
+            .collect();
+        // Two copies of one disc: either drive will do, a free one first.
+        if let Some(&first) = holding.first() {
+            let free = holding
+                .iter()
+                .copied()
+                .find(|&i| self.drives.get(i).is_some_and(DriveEntry::is_free));
+            return Route::Drive(free.unwrap_or(first));
+        }
+        // A drive that could not read its disc's fingerprint may hold it; only when it
+        // is the only disc here is that a safe guess.
+        match with_disc {
+            [only] if self.fingerprint(*only).is_none() => Route::Drive(*only),
+            _ => Route::Elsewhere,
+        }
+    }
+
+    fn has_disc(&self, index: usize) -> bool {
+        self.drives.get(index).is_some_and(|d| d.disc.is_some())
+    }
+
+    fn fingerprint(&self, index: usize) -> Option<&str> {
+        self.drives
+            .get(index)
+            .and_then(|d| d.disc.as_ref())
+            .and_then(|d| d.fingerprint.as_deref())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::queue::TaskKind;
+
+    fn registry(discs: &[Option<&str>]) -> Registry {
+        let mut r = Registry::new(true);
+        for (i, fp) in discs.iter().enumerate() {
+            r.add(DriveSlot {
+                drive_id: format!("me@host:sr{i}"),
+                device: format!("/dev/sr{i}"),
+            });
+            if let Some(fp) = fp {
+                let fingerprint = (!fp.is_empty()).then(|| (*fp).to_owned());
+                let disc = r.new_disc(None, fingerprint);
+                r.drives[i].disc = Some(disc);
+            }
+        }
+        r
+    }
+
+    fn task(drive: Option<&str>, fingerprint: Option<&str>) -> Task {
+        Task {
+            id: "t-scan".into(),
+            kind: TaskKind::Scan,
+            drive: drive.map(str::to_owned),
+            created_at: None,
+            input: None,
+            disc_fingerprint: fingerprint.map(str::to_owned),
+            raw: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn the_drive_field_wins_and_waits_for_a_disc() {
+        let r = registry(&[Some("dvd-a"), None]);
+        assert_eq!(r.route(&task(Some("sr0"), Some("dvd-b"))), Route::Drive(0));
+        assert_eq!(
+            r.route(&task(Some("me@host:sr1"), None)),
+            Route::Wait(Some(1))
+        );
+        assert_eq!(
+            r.route(&task(Some("other@host:sr0"), None)),
+            Route::Elsewhere
+        );
+    }
+
+    #[test]
+    fn the_fingerprint_picks_the_drive_holding_the_disc() {
+        let mut r = registry(&[Some("dvd-a"), Some("br-b"), Some("br-b")]);
+        assert_eq!(r.route(&task(None, Some("br-b"))), Route::Drive(1));
+        r.drives[1].running = Some(Running::new(None));
+        assert_eq!(r.route(&task(None, Some("br-b"))), Route::Drive(2));
+        assert_eq!(r.route(&task(None, Some("cd-c"))), Route::Elsewhere);
+    }
+
+    #[test]
+    fn an_unreadable_fingerprint_is_a_guess_only_when_alone() {
+        assert_eq!(
+            registry(&[Some(""), None]).route(&task(None, Some("br-b"))),
+            Route::Drive(0)
+        );
+        assert_eq!(
+            registry(&[Some(""), Some("dvd-a")]).route(&task(None, Some("br-b"))),
+            Route::Elsewhere
+        );
+    }
+
+    #[test]
+    fn without_drive_or_fingerprint_only_a_single_disc_is_clear() {
+        assert_eq!(
+            registry(&[None, Some("a")]).route(&task(None, None)),
+            Route::Drive(1)
+        );
+        assert_eq!(
+            registry(&[None, None]).route(&task(None, None)),
+            Route::Elsewhere
+        );
+        assert_eq!(
+            registry(&[Some("a"), None, Some("b")]).route(&task(None, None)),
+            Route::Ambiguous(vec!["me@host:sr0".into(), "me@host:sr2".into()])
+        );
+    }
+
+    #[test]
+    fn nothing_is_judged_before_detection_settles() {
+        let mut r = registry(&[Some("a"), Some("b")]);
+        r.settled = false;
+        assert_eq!(r.route(&task(None, None)), Route::Wait(None));
+        assert_eq!(r.route(&task(Some("sr1"), None)), Route::Drive(1));
+    }
+
+    #[test]
+    fn a_finished_scan_is_found_by_fingerprint() {
+        let mut r = registry(&[Some("br-b")]);
+        assert!(r.scan_of("br-b").is_none());
+        let scan: ScanResult = serde_json::from_value(serde_json::json!({
+            "disc_name": null, "disc_type": "bluray", "fingerprint": "br-b", "tracks": []
+        }))
+        .unwrap();
+        r.drives[0].disc.as_mut().unwrap().scan = DiscScan::Done(Arc::new(scan));
+        assert!(r.scan_of("br-b").is_some());
+        assert!(r.scan_of("br-c").is_none());
+    }
+}
