@@ -6,12 +6,14 @@
 //!   (pure), and the supervised `makemkvcon` runner (I/O).
 //! - [`sim`]: the simulated `makemkvcon`, a hidden subcommand of this binary, with the
 //!   built-in demo discs.
-//! - [`drives`]: disc detection behind the [`drives::DriveMonitor`] trait (SPEC §9.2).
+//! - [`drives`]: disc detection behind the [`drives::DriveMonitor`] trait (SPEC §9.2),
+//!   simulated drives included.
 //! - [`fingerprint`]: stable disc ids (SPEC §9.4).
 //! - [`core`]: the event bus ([`core::DaemonEvent`]) and the status snapshot every
 //!   server reads.
 //! - [`queue`]: the durable file queue shared with the webapp (SPEC §4).
-//! - [`engine`]: claims tasks for free drives, runs them, writes results.
+//! - [`engine`]: the drive registry (routing, proactive scans, disc events); claims tasks
+//!   for free drives, runs them, writes results.
 //! - [`daemon`]: wires queue, drives, runner and engine together; `run` takes its
 //!   shutdown signal.
 //! - [`config`]: `daemon.yaml`, the webapp's `/config.json` and its cache, precedence

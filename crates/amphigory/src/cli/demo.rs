@@ -9,6 +9,7 @@ use std::time::Duration;
 use amphigory_wire::TaskError;
 use amphigory_wire::result::{RipOutput, TaskResult};
 use amphigory_wire::scan::{Classification, ScanResult, Track};
+use amphigory_wire::ws::DiscEventKind;
 use anyhow::{Context, anyhow, bail};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -39,6 +40,8 @@ pub struct DemoArgs {
 
 /// How long any one demo step may take before the demo gives up (it never hangs).
 const STEP_LIMIT: Duration = Duration::from_secs(300);
+/// Longest wait for the simulated drive's disc to be detected.
+const DETECTION_LIMIT: Duration = Duration::from_secs(10);
 
 /// Runs the command.
 pub fn run(args: &DemoArgs) -> ExitCode {
@@ -79,7 +82,7 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     let daemon = crate::daemon::start(options, shutdown.child_token()).await?;
     println!("Amphigory demo in {}", root.display());
     println!(
-        "A simulated drive (/dev/sim0) holds the disc '{}'.\n",
+        "A simulated drive (/dev/sim0) holds the disc '{}'.",
         args.disc
     );
     let outcome = walk_through(&daemon, &root, &shutdown).await;
@@ -100,8 +103,11 @@ async fn walk_through(
 ) -> anyhow::Result<()> {
     let mut view = ProgressView::new();
     let mut events = daemon.bus.subscribe();
+    announce_disc(daemon, &mut view).await;
     let scan_id = daemon.queue.enqueue(&NewTask::scan())?;
-    view.println(&format!("Queued scan task {scan_id} (as the webapp would)"));
+    view.println(&format!(
+        "\nQueued scan task {scan_id} (as the webapp would): answered from that scan"
+    ));
     view.add(&scan_id, "Scanning disc");
     wait_for(
         &mut events,
@@ -137,6 +143,46 @@ async fn walk_through(
     println!();
     wait_for(&mut events, &mut view, daemon, &ids, stop).await?;
     print_rips(daemon, &ids)
+}
+
+/// Says what detection found: the disc, its fingerprint, and that it is being scanned
+/// already (the scan task below is answered from that scan, not a second one).
+async fn announce_disc(daemon: &DaemonHandle, view: &mut ProgressView) {
+    let (recent, mut rx) = daemon.bus.subscribe_with_replay();
+    let fingerprinted = |e: &DaemonEvent| {
+        matches!(
+            e,
+            DaemonEvent::Disc {
+                event: DiscEventKind::Fingerprinted,
+                ..
+            }
+        )
+    };
+    let found = match recent.into_iter().find(fingerprinted) {
+        Some(event) => Some(event),
+        None => tokio::time::timeout(DETECTION_LIMIT, async {
+            loop {
+                match rx.recv().await {
+                    Ok(event) if fingerprinted(&event) => return Some(event),
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        })
+        .await
+        .ok()
+        .flatten(),
+    };
+    if let Some(DaemonEvent::Disc {
+        device,
+        fingerprint: Some(fp),
+        ..
+    }) = found
+    {
+        view.println(&format!(
+            "Disc detected in {device}: fingerprint {fp}; the daemon scans it at once"
+        ));
+    }
 }
 
 /// Waits until every task in `ids` has a result, drawing progress meanwhile.

@@ -3,7 +3,7 @@
 //! change?) are pure functions tested on recorded captures on every platform.
 //!
 //! The drive registry that consumes these events (routing, proactive scans, labels) is
-//! built on top of this module.
+//! the engine's (`engine::registry`); simulated drives report through [`sim::SimMonitor`].
 
 pub mod drutil;
 #[cfg(target_os = "linux")]
