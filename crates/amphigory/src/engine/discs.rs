@@ -23,8 +23,11 @@ impl Engine {
             DiscEvent::Inserted(disc) => self.disc_inserted(disc),
             DiscEvent::Ejected { device } => self.disc_ejected(&device),
             DiscEvent::Settled => {
-                tracing::debug!("disc detection settled");
                 self.registry.settled = true;
+                match self.registry.drives.len() {
+                    0 => tracing::info!("no optical drive found yet; waiting for one"),
+                    n => tracing::info!("{n} optical drive(s) found"),
+                }
             }
         }
     }
