@@ -76,6 +76,17 @@ async fn measure(plan: &Plan) -> Vec<Duration> {
     let daemon = amphigory::daemon::start(options, shutdown.clone())
         .await
         .unwrap();
+    // Idle means the start-up (proactive) scan of the disc is over.
+    let mut status = daemon.status.watch();
+    status
+        .wait_for(|s| {
+            !s.drives.is_empty()
+                && s.drives
+                    .iter()
+                    .all(|d| d.state == amphigory_wire::drive::DriveState::Scanned)
+        })
+        .await
+        .unwrap();
     let mut events = daemon.bus.subscribe();
     let mut listed = Vec::new();
     let mut latencies = Vec::with_capacity(plan.tasks);

@@ -99,6 +99,8 @@ fn options(root: &Path, socket: &Path) -> DaemonOptions {
         rate_mbps: 20000.0,
         fault: None,
     });
+    // The simulated makemkvcon (the start-up scan) is the real binary, not this bench.
+    options.sim_executable = Some(env!("CARGO_BIN_EXE_amphigory").into());
     options.heartbeat_interval = Duration::from_secs(3600);
     options.socket = Some(socket.to_owned());
     options
