@@ -147,7 +147,7 @@ pub struct EngineParts {
 
 /// A running piece of work that ended.
 enum Done {
-    /// A queue task; `scan` is its scan result when it was a successful scan.
+    /// A queue task on the disc of `generation` (`None`: the drive was empty).
     Task {
         drive_id: String,
         generation: Option<u64>,
@@ -299,6 +299,10 @@ impl Engine {
 
     fn start(&mut self, index: usize, claim: Claim) {
         let Some(entry) = self.registry.drives.get(index) else {
+            // Unreachable (the index was just routed to), but a claim is never dropped.
+            if let Err(e) = self.ctx.queue.requeue(&claim) {
+                tracing::error!(task = %claim.task().id, "cannot requeue: {e}");
+            }
             return;
         };
         let task = claim.task();
