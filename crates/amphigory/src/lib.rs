@@ -37,6 +37,7 @@ pub mod drives;
 pub mod engine;
 pub mod fingerprint;
 pub(crate) mod fsio;
+pub(crate) mod fswatch;
 pub mod makemkv;
 pub mod queue;
 pub mod servers;

@@ -10,9 +10,8 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use notify::event::{AccessKind, AccessMode};
-use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
-use tokio::sync::mpsc;
+use notify::RecommendedWatcher;
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::{DetectError, DiscEvent, DiscInfo, DriveInfo, DriveMonitor};
@@ -43,49 +42,16 @@ impl DriveMonitor for SimMonitor {
         let handle = tokio::runtime::Handle::try_current()
             .map_err(|e| DetectError::Io(io::Error::other(e)))?;
         // The watcher exists before the drives are first read, so no change is missed.
-        let (wake_tx, wake_rx) = mpsc::unbounded_channel();
-        let watcher = watch(self.rig.dir(), wake_tx).map_err(io::Error::other)?;
-        handle.spawn(run(self.rig, watcher, wake_rx, events, shutdown));
+        let wake = Arc::new(Notify::new());
+        let watcher = crate::fswatch::watch_dirs(&[self.rig.dir()], wake.clone(), is_state_file)
+            .map_err(io::Error::other)?;
+        handle.spawn(run(self.rig, watcher, wake, events, shutdown));
         Ok(())
     }
 }
 
-/// Wakes `wake` on every relevant change in `dir`. notify calls back on its own thread;
-/// an unbounded channel is the one sender that needs no runtime there.
-fn watch(dir: &Path, wake: mpsc::UnboundedSender<()>) -> notify::Result<RecommendedWatcher> {
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<Event>| {
-        let relevant = match res {
-            Ok(event) => is_relevant(&event),
-            Err(e) => {
-                // Overflow and friends: something may have been missed, so re-read.
-                tracing::debug!(error = %e, "sim drive watcher error");
-                true
-            }
-        };
-        if relevant {
-            // Fails only once the monitor has stopped; nothing is left to wake then.
-            let _ = wake.send(());
-        }
-    })?;
-    watcher.watch(dir, RecursiveMode::NonRecursive)?;
-    Ok(watcher)
-}
-
-/// Changes to `sim<N>.json`; not opens and reads (the monitor's own reads would
-/// otherwise wake it forever), nor the temp files the atomic writes go through.
-fn is_relevant(event: &Event) -> bool {
-    if event.need_rescan() {
-        return true;
-    }
-    if let EventKind::Access(kind) = event.kind {
-        if kind != AccessKind::Close(AccessMode::Write) {
-            return false;
-        }
-    }
-    event.paths.iter().any(|p| is_state_file(p))
-}
-
-/// By name, not full path: FSEvents reports canonical paths (`/private/var/…`).
+/// Only `sim<N>.json` counts: not the temp files the atomic writes go through, nor the
+/// pid files. By name, not full path: FSEvents reports canonical paths (`/private/var/…`).
 fn is_state_file(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
@@ -110,33 +76,13 @@ type Reported = BTreeMap<String, Option<String>>;
 async fn run(
     rig: Arc<SimRig>,
     _watcher: RecommendedWatcher,
-    mut wake: mpsc::UnboundedReceiver<()>,
+    wake: Arc<Notify>,
     events: mpsc::Sender<DiscEvent>,
     shutdown: CancellationToken,
 ) {
     let mut reported = Reported::new();
-    match read_slots(&rig).await {
-        Ok(now) => {
-            if !send_all(&events, &shutdown, changes(&reported, &now)).await {
-                return;
-            }
-            reported = remember(&now);
-        }
-        // Settled is still sent, so the daemon does not wait forever; the next event
-        // reports the drives from scratch.
-        Err(e) => tracing::warn!(error = %e, "cannot read the simulated drives"),
-    }
-    if !send_all(&events, &shutdown, vec![DiscEvent::Settled]).await {
-        return;
-    }
+    let mut settled = false;
     loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = events.closed() => return,
-            woke = wake.recv() => if woke.is_none() { return },
-        }
-        // A rename is several events; whatever is queued already is covered by one read.
-        while wake.try_recv().is_ok() {}
         match read_slots(&rig).await {
             Ok(now) => {
                 if !send_all(&events, &shutdown, changes(&reported, &now)).await {
@@ -144,7 +90,20 @@ async fn run(
                 }
                 reported = remember(&now);
             }
-            Err(e) => tracing::debug!(error = %e, "cannot read the simulated drives yet"),
+            // The next change reads again (from scratch, if this was the first read).
+            Err(e) => tracing::warn!(error = %e, "cannot read the simulated drives"),
+        }
+        if !settled {
+            // Sent even after a failed first read, so the daemon does not wait forever.
+            settled = true;
+            if !send_all(&events, &shutdown, vec![DiscEvent::Settled]).await {
+                return;
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = events.closed() => return,
+            () = wake.notified() => {}
         }
     }
 }
@@ -354,7 +313,9 @@ mod tests {
 
     #[test]
     fn only_state_files_wake() {
-        use notify::event::{CreateKind, ModifyKind, RenameMode};
+        use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RenameMode};
+        use notify::{Event, EventKind};
+        let is_relevant = |e: &Event| crate::fswatch::wakes(e, is_state_file);
         let ev = |kind, path: &str| Event::new(kind).add_path(path.into());
         let renamed = EventKind::Modify(ModifyKind::Name(RenameMode::To));
         assert!(is_relevant(&ev(renamed, "/s/sim0.json")));

@@ -24,8 +24,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::event::{AccessKind, AccessMode};
-use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use notify::RecommendedWatcher;
 use tokio::sync::Notify;
 
 use super::QueueError;
@@ -53,34 +52,11 @@ impl QueueWatcher {
 }
 
 fn watch(layout: &Layout, wake: Arc<Notify>) -> notify::Result<RecommendedWatcher> {
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<Event>| match res {
-        Ok(event) if is_relevant(&event) => wake.notify_one(),
-        Ok(_) => {}
-        Err(e) => {
-            // Overflow and friends: something may have been missed, so rescan.
-            tracing::debug!(error = %e, "queue watcher error");
-            wake.notify_one();
-        }
-    })?;
-    watcher.watch(&layout.dir(TaskState::Queued), RecursiveMode::NonRecursive)?;
-    watcher.watch(layout.root(), RecursiveMode::NonRecursive)?;
-    Ok(watcher)
+    let queued = layout.dir(TaskState::Queued);
+    crate::fswatch::watch_dirs(&[&queued, layout.root()], wake, relevant_path)
 }
 
-/// Creations, removals, renames, writes of `queued/*`, `tasks.json`, `PAUSED`; not
-/// opens and reads (the queue's own reads would otherwise wake it forever).
-fn is_relevant(event: &Event) -> bool {
-    if event.need_rescan() {
-        return true;
-    }
-    if let EventKind::Access(kind) = event.kind {
-        if kind != AccessKind::Close(AccessMode::Write) {
-            return false;
-        }
-    }
-    event.paths.iter().any(|p| relevant_path(p))
-}
-
+/// Creations, removals, renames, writes of `queued/*`, `tasks.json`, `PAUSED`.
 /// Paths are compared by name, not in full: FSEvents reports canonical paths
 /// (`/private/var/…` for `/var/…`).
 fn relevant_path(path: &Path) -> bool {
@@ -100,7 +76,12 @@ fn relevant_path(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use notify::event::{CreateKind, ModifyKind};
+    use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind};
+    use notify::{Event, EventKind};
+
+    fn is_relevant(event: &Event) -> bool {
+        crate::fswatch::wakes(event, relevant_path)
+    }
 
     fn event(kind: EventKind, path: &str) -> Event {
         Event::new(kind).add_path(path.into())

@@ -1,0 +1,48 @@
+//! File-system wake-ups (inotify / FSEvents through notify), shared by the queue watcher
+//! and the simulated drives' monitor: a [`Notify`] is signalled for every change whose
+//! path a filter accepts. A signal is a stored permit, so a burst of events costs one
+//! re-read; events are hints, and each user re-reads what it watches.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use notify::event::{AccessKind, AccessMode};
+use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use tokio::sync::Notify;
+
+/// Watches `dirs` (not recursively) for as long as the returned watcher lives, calling
+/// `wake.notify_one()` for changes [`wakes`] accepts, and on watcher errors (an overflow
+/// may have hidden a change).
+pub(crate) fn watch_dirs(
+    dirs: &[&Path],
+    wake: Arc<Notify>,
+    relevant: fn(&Path) -> bool,
+) -> notify::Result<RecommendedWatcher> {
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<Event>| match res {
+        Ok(event) if wakes(&event, relevant) => wake.notify_one(),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::debug!(error = %e, "file watcher error; waking to re-read");
+            wake.notify_one();
+        }
+    })?;
+    for dir in dirs {
+        watcher.watch(dir, RecursiveMode::NonRecursive)?;
+    }
+    Ok(watcher)
+}
+
+/// Whether `event` is a change of a path `relevant` accepts. Opens and reads are not
+/// (the watcher's user reading the files would otherwise wake itself forever), except a
+/// close after writing; a rescan request always is.
+pub(crate) fn wakes(event: &Event, relevant: fn(&Path) -> bool) -> bool {
+    if event.need_rescan() {
+        return true;
+    }
+    if let EventKind::Access(kind) = event.kind {
+        if kind != AccessKind::Close(AccessMode::Write) {
+            return false;
+        }
+    }
+    event.paths.iter().any(|p| relevant(p))
+}
