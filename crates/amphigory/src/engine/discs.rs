@@ -90,17 +90,13 @@ impl Engine {
         };
         entry.disc = Some(disc);
         let drive_id = entry.slot.drive_id.clone();
-        let now = now_rfc3339();
-        self.ctx.status.update(|s| {
-            if let Some(d) = s.drive_mut(&drive_id) {
-                clear_disc(d);
-                d.state = DriveState::DiscInserted;
-                d.disc_volume.clone_from(&info.volume_name);
-                d.disc_type = info.medium.map(|m| m.disc_type().to_owned());
-                d.fingerprint.clone_from(&info.fingerprint);
-                d.disc_inserted_at = Some(now.clone());
-                d.last_updated = Some(now);
-            }
+        self.update_drive(&drive_id, |d, now| {
+            clear_disc(d);
+            d.state = DriveState::DiscInserted;
+            d.disc_volume.clone_from(&info.volume_name);
+            d.disc_type = info.medium.map(|m| m.disc_type().to_owned());
+            d.fingerprint.clone_from(&info.fingerprint);
+            d.disc_inserted_at = Some(now.to_owned());
         });
         tracing::info!(
             "disc inserted in {}: {} ({})",
@@ -137,13 +133,9 @@ impl Engine {
             running.stop(StopReason::DiscEjected);
         }
         let drive_id = entry.slot.drive_id.clone();
-        let now = now_rfc3339();
-        self.ctx.status.update(|s| {
-            if let Some(d) = s.drive_mut(&drive_id) {
-                clear_disc(d);
-                d.state = DriveState::Empty;
-                d.last_updated = Some(now);
-            }
+        self.update_drive(&drive_id, |d, _| {
+            clear_disc(d);
+            d.state = DriveState::Empty;
         });
         tracing::info!("disc ejected from {device}");
         self.publish_disc(
@@ -206,14 +198,10 @@ impl Engine {
         entry.running = Some(running);
         let (drive_id, device) = (entry.slot.drive_id.clone(), entry.slot.device.clone());
         tracing::info!("scanning the disc in {device}");
-        let now = now_rfc3339();
-        self.ctx.status.update(|s| {
-            if let Some(d) = s.drive_mut(&drive_id) {
-                d.state = DriveState::Scanning;
-                d.scan_status = Some(ScanStatus::InProgress);
-                d.waiting_since = None;
-                d.last_updated = Some(now);
-            }
+        self.update_drive(&drive_id, |d, _| {
+            d.state = DriveState::Scanning;
+            d.scan_status = Some(ScanStatus::InProgress);
+            d.waiting_since = None;
         });
         let (runner, done) = (self.ctx.runner.clone(), self.done_tx.clone());
         self.tracker.spawn(async move {
@@ -256,15 +244,11 @@ impl Engine {
                 disc.scan = DiscScan::Failed;
                 let message = e.to_task_error().message;
                 tracing::warn!("scan of the disc in {drive_id} failed: {message}");
-                let now = now_rfc3339();
-                self.ctx.status.update(|s| {
-                    if let Some(d) = s.drive_mut(drive_id) {
-                        d.state = DriveState::DiscInserted;
-                        d.scan_status = Some(ScanStatus::Failed);
-                        d.scan_error = Some(message);
-                        d.waiting_since = Some(now.clone());
-                        d.last_updated = Some(now);
-                    }
+                self.update_drive(drive_id, |d, now| {
+                    d.state = DriveState::DiscInserted;
+                    d.scan_status = Some(ScanStatus::Failed);
+                    d.scan_error = Some(message);
+                    d.waiting_since = Some(now.to_owned());
                 });
             }
         }
@@ -285,15 +269,24 @@ impl Engine {
             scan.tracks.len()
         );
         disc.scan = DiscScan::Done(scan);
-        let (drive_id, now) = (entry.slot.drive_id.clone(), now_rfc3339());
+        let drive_id = entry.slot.drive_id.clone();
+        self.update_drive(&drive_id, |d, now| {
+            d.state = DriveState::Scanned;
+            d.scan_status = Some(ScanStatus::Complete);
+            d.scan_result = value;
+            d.scan_error = None;
+            // Scanned and idle: the disc waits for someone to choose what to rip.
+            d.waiting_since = Some(now.to_owned());
+        });
+    }
+
+    /// Changes the drive object of `drive_id` (if it is still there) and stamps
+    /// `last_updated`; `change` gets that same time (RFC 3339) for other stamps.
+    fn update_drive(&self, drive_id: &str, change: impl FnOnce(&mut DriveStatus, &str)) {
+        let now = now_rfc3339();
         self.ctx.status.update(|s| {
-            if let Some(d) = s.drive_mut(&drive_id) {
-                d.state = DriveState::Scanned;
-                d.scan_status = Some(ScanStatus::Complete);
-                d.scan_result = value;
-                d.scan_error = None;
-                // Scanned and idle: the disc waits for someone to choose what to rip.
-                d.waiting_since = Some(now.clone());
+            if let Some(d) = s.drive_mut(drive_id) {
+                change(d, &now);
                 d.last_updated = Some(now);
             }
         });
@@ -314,7 +307,7 @@ impl Engine {
         self.ctx.status.update(|s| {
             for d in s.drives.iter_mut().filter(|d| ids.contains(&d.drive_id)) {
                 if d.waiting_since.is_none() {
-                    d.waiting_since = Some(now.clone());
+                    d.waiting_since = Some(now.to_owned());
                 }
             }
         });

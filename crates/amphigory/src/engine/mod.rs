@@ -307,12 +307,8 @@ impl Engine {
         };
         let task = claim.task();
         let disc = entry.disc.as_ref();
-        let cached_scan = match (&task.kind, disc) {
-            (TaskKind::Scan, Some(disc)) => {
-                self.cached_scan(disc, task.disc_fingerprint.as_deref())
-            }
-            _ => None,
-        };
+        // A scan task is answered with it; a rip takes the title's facts from it.
+        let cached_scan = disc.and_then(|d| self.cached_scan(d, task.disc_fingerprint.as_deref()));
         let scan_task = matches!(task.kind, TaskKind::Scan);
         let running = Running::new(Some(task.id.clone()));
         let job = task_run::Job {

@@ -41,8 +41,8 @@ pub(crate) struct Summary {
 
 /// What the run came to.
 enum Outcome {
-    /// Write this result.
-    Finished(Box<amphigory_wire::result::TaskResult>),
+    /// Write this result; the scan, when it is a successful scan.
+    Finished(Box<amphigory_wire::result::TaskResult>, Option<ScanResult>),
     /// Put the task back in `queued/`.
     Requeue(&'static str),
 }
@@ -56,9 +56,14 @@ pub(crate) async fn run(ctx: EngineContext, job: Job) -> Summary {
     let clock = RunClock::start();
     let outcome = with_lease(&ctx, &job, execute(&ctx, &job, &clock)).await;
     let mut summary = Summary::default();
+    let mut shown_scan = None;
     let event = match outcome {
-        Outcome::Finished(result) => {
-            summary = summarise(&result);
+        Outcome::Finished(result, scan) => {
+            shown_scan = scan.as_ref().and(result.result.clone());
+            summary = Summary {
+                ripped: result.error.is_none() && result.task_type == TaskType::Rip,
+                scan,
+            };
             if let Err(e) = ctx.queue.finish(&job.claim, &result) {
                 tracing::error!(task = %task.id, "cannot write the result: {e}");
             }
@@ -87,30 +92,9 @@ pub(crate) async fn run(ctx: EngineContext, job: Job) -> Summary {
     };
     // The snapshot first, then the event: a client that connects in between must not get
     // a `sync` still showing the task running after it heard it finished.
-    mark_stopped(&ctx, &job, summary.scan.as_ref());
+    mark_stopped(&ctx, &job, shown_scan);
     ctx.bus.publish(event);
     summary
-}
-
-/// What a written result tells the engine (the scan is read back from the result, so
-/// what the engine caches is exactly what the webapp got).
-fn summarise(result: &amphigory_wire::result::TaskResult) -> Summary {
-    if result.error.is_some() {
-        return Summary::default();
-    }
-    match result.task_type {
-        TaskType::Scan => Summary {
-            scan: result
-                .result
-                .clone()
-                .and_then(|v| serde_json::from_value(v).ok()),
-            ripped: false,
-        },
-        _ => Summary {
-            scan: None,
-            ripped: true,
-        },
-    }
 }
 
 /// Runs `work` while renewing the claim's lease, so no other daemon takes it over.
@@ -141,7 +125,10 @@ async fn execute(ctx: &EngineContext, job: &Job, clock: &RunClock) -> Outcome {
     let runner = task_runner(ctx, &job.claim);
     match &task.kind {
         TaskKind::Scan => match scan(job, &runner, &source, on_progress).await {
-            Ok(scan) => Outcome::Finished(Box::new(results::scan_success(&task.id, clock, &scan))),
+            Ok(scan) => {
+                let result = results::scan_success(&task.id, clock, &scan);
+                Outcome::Finished(Box::new(result), Some(scan))
+            }
             Err(e) => failed(job, TaskType::Scan, clock, e),
         },
         TaskKind::Rip(spec) => {
@@ -172,7 +159,8 @@ async fn execute(ctx: &EngineContext, job: &Job, clock: &RunClock) -> Outcome {
                         expected_size_bytes: spec.expected_size_bytes,
                         expected_duration: spec.expected_duration.clone(),
                     };
-                    Outcome::Finished(Box::new(results::rip_success(&task.id, clock, &facts)))
+                    let result = results::rip_success(&task.id, clock, &facts);
+                    Outcome::Finished(Box::new(result), None)
                 }
                 Err(e) => failed(job, TaskType::Rip, clock, e),
             }
@@ -261,9 +249,8 @@ fn failed(job: &Job, task_type: TaskType, clock: &RunClock, error: RunError) -> 
         }
         (other, _) => other.to_task_error(),
     };
-    Outcome::Finished(Box::new(results::failure(
-        task_id, task_type, clock, task_error,
-    )))
+    let result = results::failure(task_id, task_type, clock, task_error);
+    Outcome::Finished(Box::new(result), None)
 }
 
 /// A progress callback that publishes on the bus and updates the status snapshot.
@@ -341,14 +328,15 @@ fn mark_started(ctx: &EngineContext, job: &Job, task_type: &TaskType) {
     });
 }
 
-fn mark_stopped(ctx: &EngineContext, job: &Job, scan: Option<&ScanResult>) {
+/// `scan` is the scan result (as written) of a successful scan task.
+fn mark_stopped(ctx: &EngineContext, job: &Job, scan: Option<serde_json::Value>) {
     let task_id = &job.claim.task().id;
     ctx.status.update(|s| {
         s.running.retain(|t| &t.task_id != task_id);
         if let Some(d) = s.drive_mut(&job.drive.drive_id) {
             if let Some(scan) = scan.filter(|_| d.state != DriveState::Empty) {
                 d.scan_status = Some(ScanStatus::Complete);
-                d.scan_result = serde_json::to_value(scan).ok();
+                d.scan_result = Some(scan);
                 d.scan_error = None;
             }
             d.rip_task_id = None;
