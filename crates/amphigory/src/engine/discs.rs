@@ -168,16 +168,21 @@ impl Engine {
     /// same disc (another copy in another drive) can be reused.
     pub(super) fn start_pending_scans(&mut self) {
         for index in 0..self.registry.drives.len() {
-            let reuse = match self.registry.drives.get(index) {
-                Some(e) if e.is_free() => match &e.disc {
-                    Some(d) if matches!(d.scan, DiscScan::Pending) => {
-                        d.fingerprint.as_deref().map(|fp| self.registry.scan_of(fp))
-                    }
-                    _ => continue,
-                },
-                _ => continue,
+            let pending = self
+                .registry
+                .drives
+                .get(index)
+                .filter(|e| e.is_free())
+                .and_then(|e| e.disc.as_ref())
+                .filter(|d| matches!(d.scan, DiscScan::Pending));
+            let Some(disc) = pending else {
+                continue;
             };
-            match reuse.flatten() {
+            let reuse = disc
+                .fingerprint
+                .as_deref()
+                .and_then(|fp| self.registry.scan_of(fp));
+            match reuse {
                 Some(scan) => self.scan_finished(index, scan),
                 None => self.start_disc_scan(index),
             }
