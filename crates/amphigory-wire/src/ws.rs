@@ -66,24 +66,29 @@ pub struct SyncTask {
     pub eta_seconds: Option<u64>,
 }
 
+/// Progress of a running task (SPEC §7.1), the same on the daemon's server and on the
+/// webapp link: `percent` an integer 0–100, the others null until known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Task id.
+    pub task_id: String,
+    /// Percent 0–100.
+    pub percent: u8,
+    /// Estimated seconds left, once known.
+    pub eta_seconds: Option<u64>,
+    /// Bytes written so far, once known.
+    pub current_size_bytes: Option<u64>,
+    /// E.g. `"42.3 MB/s"`, once known.
+    pub speed: Option<String>,
+}
+
 /// Messages the daemon's WebSocket server sends (SPEC §7.1), also the `data` of control
 /// socket envelopes (§8).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     /// Progress of a running task.
-    Progress {
-        /// Task id.
-        task_id: String,
-        /// Percent 0–100.
-        percent: u8,
-        /// Estimated seconds left, once known.
-        eta_seconds: Option<u64>,
-        /// Bytes written so far, once known.
-        current_size_bytes: Option<u64>,
-        /// E.g. `"42.3 MB/s"`, once known.
-        speed: Option<String>,
-    },
+    Progress(Progress),
     /// A task changed state.
     Status {
         /// Task id.
@@ -185,19 +190,8 @@ pub enum LinkMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         volume_path: Option<String>,
     },
-    /// Progress, same shape as [`ServerMessage::Progress`].
-    Progress {
-        /// Task id.
-        task_id: String,
-        /// Percent 0–100.
-        percent: u8,
-        /// Estimated seconds left.
-        eta_seconds: Option<u64>,
-        /// Bytes written so far.
-        current_size_bytes: Option<u64>,
-        /// E.g. `"42.3 MB/s"`.
-        speed: Option<String>,
-    },
+    /// Progress, the same message as on the daemon's own server.
+    Progress(Progress),
     /// Answer to a `request`.
     Response {
         /// The request's id.
@@ -250,13 +244,13 @@ mod tests {
 
     #[test]
     fn progress_has_the_seed_fields() {
-        let m = ServerMessage::Progress {
+        let m = ServerMessage::Progress(Progress {
             task_id: "t".into(),
             percent: 45,
             eta_seconds: None,
             current_size_bytes: Some(1),
             speed: None,
-        };
+        });
         let v = serde_json::to_value(&m).unwrap();
         assert_eq!(
             v,

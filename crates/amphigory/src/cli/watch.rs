@@ -10,7 +10,7 @@ use std::path::Path;
 
 use amphigory_wire::control::{ControlRequest, Envelope};
 use amphigory_wire::drive::{DriveState, DriveStatus};
-use amphigory_wire::ws::{DaemonEventKind, DiscEventKind, ServerMessage, TaskStatusKind};
+use amphigory_wire::ws::{DaemonEventKind, DiscEventKind, Progress, ServerMessage, TaskStatusKind};
 use indicatif::ProgressBar;
 use serde_json::{Map, Value};
 
@@ -163,13 +163,13 @@ impl WatchView {
 
     fn apply(&mut self, message: ServerMessage) {
         match message {
-            ServerMessage::Progress {
+            ServerMessage::Progress(Progress {
                 task_id,
                 percent,
                 eta_seconds,
                 current_size_bytes,
                 speed,
-            } => {
+            }) => {
                 if self.bar(&task_id) {
                     let text = progress_message(eta_seconds, current_size_bytes, speed.as_deref());
                     self.view.set_progress(&task_id, percent, text);

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use amphigory_wire::TaskError;
 use amphigory_wire::task::TaskType;
-use amphigory_wire::ws::{DaemonEventKind, DiscEventKind, ServerMessage, TaskStatusKind};
+use amphigory_wire::ws::{DaemonEventKind, DiscEventKind, Progress, ServerMessage, TaskStatusKind};
 use tokio::sync::broadcast;
 
 /// Capacity of the broadcast channel; a receiver further behind than this lags.
@@ -97,6 +97,27 @@ impl DaemonEvent {
         }
     }
 
+    /// The progress message of a [`DaemonEvent::TaskProgress`] (the same on the server
+    /// and on the webapp link).
+    pub fn progress(&self) -> Option<Progress> {
+        match self {
+            Self::TaskProgress {
+                task_id,
+                percent,
+                eta_seconds,
+                current_size_bytes,
+                speed,
+            } => Some(Progress {
+                task_id: task_id.clone(),
+                percent: *percent,
+                eta_seconds: *eta_seconds,
+                current_size_bytes: *current_size_bytes,
+                speed: speed.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     /// The seed-protocol message (SPEC §7.1) for this event, if it has one.
     pub fn to_server_message(&self) -> Option<ServerMessage> {
         Some(match self {
@@ -109,19 +130,7 @@ impl DaemonEvent {
                 };
                 status(task_id, kind)
             }
-            Self::TaskProgress {
-                task_id,
-                percent,
-                eta_seconds,
-                current_size_bytes,
-                speed,
-            } => ServerMessage::Progress {
-                task_id: task_id.clone(),
-                percent: *percent,
-                eta_seconds: *eta_seconds,
-                current_size_bytes: *current_size_bytes,
-                speed: speed.clone(),
-            },
+            Self::TaskProgress { .. } => ServerMessage::Progress(self.progress()?),
             Self::Paused => daemon(DaemonEventKind::Paused, None),
             Self::Resumed => daemon(DaemonEventKind::Resumed, None),
             Self::Error { reason } => daemon(DaemonEventKind::Error, Some(reason.clone())),

@@ -354,19 +354,7 @@ impl<'a> Session<'a> {
 /// The link message for a bus event: disc events and progress; nothing else.
 pub fn link_message(event: &DaemonEvent) -> Option<LinkMessage> {
     match event {
-        DaemonEvent::TaskProgress {
-            task_id,
-            percent,
-            eta_seconds,
-            current_size_bytes,
-            speed,
-        } => Some(LinkMessage::Progress {
-            task_id: task_id.clone(),
-            percent: *percent,
-            eta_seconds: *eta_seconds,
-            current_size_bytes: *current_size_bytes,
-            speed: speed.clone(),
-        }),
+        DaemonEvent::TaskProgress { .. } => event.progress().map(LinkMessage::Progress),
         DaemonEvent::Disc {
             event,
             device,

@@ -29,7 +29,7 @@ const BATCH: usize = 64;
 /// errors, `status` for everything else.
 pub fn message_type(message: &ServerMessage) -> MessageType {
     match message {
-        ServerMessage::Progress { .. } => MessageType::Data,
+        ServerMessage::Progress(_) => MessageType::Data,
         ServerMessage::Daemon {
             event: DaemonEventKind::Error,
             ..
@@ -188,13 +188,13 @@ mod tests {
 
     #[test]
     fn envelopes_carry_the_right_kind() {
-        let progress = ServerMessage::Progress {
+        let progress = ServerMessage::Progress(amphigory_wire::ws::Progress {
             task_id: "t".into(),
             percent: 1,
             eta_seconds: None,
             current_size_bytes: None,
             speed: None,
-        };
+        });
         assert_eq!(message_type(&progress), MessageType::Data);
         let error = ServerMessage::Daemon {
             event: DaemonEventKind::Error,
