@@ -10,11 +10,13 @@ use notify::event::{AccessKind, AccessMode};
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::Notify;
 
-/// Watches `dirs` (not recursively) for as long as the returned watcher lives, calling
-/// `wake.notify_one()` for changes [`wakes`] accepts, and on watcher errors (an overflow
-/// may have hidden a change).
+/// Watches `dirs` for as long as the returned watcher lives, calling `wake.notify_one()`
+/// for changes [`wakes`] accepts, and on watcher errors (an overflow may have hidden a
+/// change). `Recursive` also watches sub-directories made later, which is how a watch
+/// survives a sub-directory deleted and made again.
 pub(crate) fn watch_dirs(
     dirs: &[&Path],
+    mode: RecursiveMode,
     wake: Arc<Notify>,
     relevant: fn(&Path) -> bool,
 ) -> notify::Result<RecommendedWatcher> {
@@ -27,7 +29,7 @@ pub(crate) fn watch_dirs(
         }
     })?;
     for dir in dirs {
-        watcher.watch(dir, RecursiveMode::NonRecursive)?;
+        watcher.watch(dir, mode)?;
     }
     Ok(watcher)
 }

@@ -312,9 +312,15 @@ fn sigterm_mid_rip_leaves_the_queue_consistent_and_a_restart_finishes_it() {
         ..DaemonSpec::new("a")
     };
     let mut daemon = rig.start_with(&slow);
-    let partial = movie.join(format!(".amphigory-{id}")).join("title_t02.mkv");
+    // The claim's temp directory: `.amphigory-<id>+<claim nonce>`.
+    let temp_prefix = format!(".amphigory-{id}+");
     wait_for("the rip to be writing its file", WAIT, &[], || {
-        fs::metadata(&partial)
+        let temp = fs::read_dir(&movie).ok()?.flatten().find(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(&temp_prefix))
+        })?;
+        fs::metadata(temp.path().join("title_t02.mkv"))
             .is_ok_and(|m| m.len() > 0)
             .then_some(())
     });

@@ -242,7 +242,7 @@ fn catalogue() -> Vec<Case> {
         case(
             "c40 bad name-scan",
             Json(json!({"id": "c40 bad name-scan", "type": "scan"})),
-            "file name \"c40 bad name-scan.json\" is not a safe task id",
+            "file name \"c40 bad name-scan.json\" is not a usable task id",
         ),
         case(
             "20251221-143045-041",
@@ -335,7 +335,23 @@ fn all_names(dir: &Path) -> Vec<String> {
     out
 }
 
+/// The id a case's file is failed under: its stem, with what is not allowed in an id
+/// replaced (SPEC §4: badly named files go to `failed/` under a sanitised name).
+fn id_of(case: &Case) -> String {
+    case.stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 fn check_failed(queue: &Queue, case: &Case, message: &str) {
+    let id = id_of(case);
     assert!(
         message.starts_with("Invalid task: "),
         "{}: {message}",
@@ -348,7 +364,7 @@ fn check_failed(queue: &Queue, case: &Case, message: &str) {
         case.expect
     );
     let read = |state| -> Value {
-        let bytes = fs::read(queue.layout().file(state, case.stem)).unwrap();
+        let bytes = fs::read(queue.layout().file(state, &id)).unwrap();
         serde_json::from_slice(&bytes).unwrap()
     };
     let complete = read(TaskState::Complete);
@@ -359,7 +375,7 @@ fn check_failed(queue: &Queue, case: &Case, message: &str) {
         "{}: type is mandatory",
         case.stem
     );
-    assert_eq!(read(TaskState::Failed)["task_id"], case.stem);
+    assert_eq!(read(TaskState::Failed)["task_id"], id.as_str());
     for state in [TaskState::Queued, TaskState::InProgress] {
         assert!(
             fs::symlink_metadata(queue.layout().file(state, case.stem)).is_err(),
@@ -395,7 +411,7 @@ fn each_bad_task_is_failed_with_a_clear_reason_and_the_next_good_one_runs() {
         );
         assert_eq!(rejected.len(), 1, "{}", case.stem);
         let rejected = &rejected[0];
-        assert_eq!(rejected.task_id, case.stem);
+        assert_eq!(rejected.task_id, id_of(case));
         let error = rejected.error();
         assert_eq!(error.code, ErrorCode::InvalidTask);
         assert_eq!(error.message, rejected.message);
@@ -407,8 +423,8 @@ fn each_bad_task_is_failed_with_a_clear_reason_and_the_next_good_one_runs() {
 
         let names = all_names(&tmp.path().join("tasks"));
         let mut expected = vec![
-            format!("complete/{}.json", case.stem),
-            format!("failed/{}.json", case.stem),
+            format!("complete/{}.json", id_of(case)),
+            format!("failed/{}.json", id_of(case)),
             "in_progress/zz-scan.json".to_owned(),
             "in_progress/zz-scan.owner".to_owned(),
         ];
@@ -442,7 +458,7 @@ fn a_queue_full_of_bad_tasks_is_cleared_in_one_pass() {
     assert_eq!(claim.unwrap().id(), "zz-scan");
     assert_eq!(rejected.len(), cases.len());
     for case in &cases {
-        let found = rejected.iter().find(|r| r.task_id == case.stem).unwrap();
+        let found = rejected.iter().find(|r| r.task_id == id_of(case)).unwrap();
         check_failed(&queue, case, &found.message);
     }
     let queued: Vec<_> = fs::read_dir(queue.layout().dir(TaskState::Queued))

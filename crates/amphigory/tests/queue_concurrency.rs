@@ -16,9 +16,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use amphigory::queue::{
-    MAX_ATTEMPTS, NewTask, Queue, QueueError, QueueWatcher, TaskState, rip_temp_dir,
-};
+use amphigory::queue::{MAX_ATTEMPTS, NewTask, Queue, QueueError, QueueWatcher, TaskState};
 use amphigory_wire::ErrorCode;
 use amphigory_wire::result::{ResultStatus, TaskResult};
 use serde_json::{Value, json};
@@ -348,8 +346,7 @@ fn own_claims_are_recovered_at_restart_with_partial_output_removed() {
     let out = fx.tmp.path().join("ripped");
     fx.put(&rip("a-rip", &out));
     let claim = take(&fx.queue).unwrap();
-    let partial = rip_temp_dir(&out, "a-rip");
-    assert_eq!(partial, claim.task().rip().unwrap().temp_dir("a-rip"));
+    let partial = claim.rip_temp_dir().unwrap();
     fs::create_dir_all(&partial).unwrap();
     fs::write(partial.join("title_t00.mkv"), b"half a film").unwrap();
     // The runner's own naming: the claiming process's pid, then a random part.
@@ -490,4 +487,80 @@ async fn a_watcher_that_cannot_start_leaves_the_rescans_to_do_the_work() {
     let missing = tmp.path().join("does-not-exist");
     let err = QueueWatcher::start(&missing, Arc::new(Notify::new())).unwrap_err();
     assert!(err.to_string().contains("cannot watch"), "{err}");
+}
+
+#[test]
+fn a_finished_task_whose_result_waits_is_never_run_again_by_anyone() {
+    let fx = Fixture::new();
+    let out = fx.tmp.path().join("ripped");
+    fs::create_dir(&out).unwrap();
+    fx.put(&rip("a-rip", &out));
+    let claim = take(&fx.queue).unwrap();
+    // The rip placed its file, keeping a second link in its temp directory.
+    let temp = claim.rip_temp_dir().unwrap();
+    fs::create_dir(&temp).unwrap();
+    fs::write(temp.join("title_t00.mkv"), b"the film").unwrap();
+    fs::hard_link(temp.join("title_t00.mkv"), out.join("M.mkv")).unwrap();
+    // complete/ cannot be written: the claim stays, the result goes with it.
+    let complete = fx.queue.layout().dir(TaskState::Complete);
+    fs::remove_dir(&complete).unwrap();
+    fs::write(&complete, b"in the way").unwrap();
+    let result = success(&claim);
+    assert!(fx.queue.finish(&claim, &result).is_err());
+    assert!(fx.has(TaskState::InProgress, "a-rip"));
+    assert!(fx.queue.touch(&claim).is_ok(), "still ours, lease renewed");
+
+    // A live lease: nobody else touches it, however stuck its result is.
+    assert!(
+        fx.daemon("b")
+            .recover_expired()
+            .unwrap()
+            .finished_late
+            .is_empty()
+    );
+    assert!(fx.has(TaskState::InProgress, "a-rip"));
+
+    // Its daemon dies for good; once the lease has expired another daemon writes the
+    // result the sidecar carries, keeps the file, and never runs the task.
+    drop(claim);
+    expire(&fx, "a-rip");
+    fs::remove_file(&complete).unwrap();
+    let other = fx.daemon("b");
+    let report = other.recover().unwrap();
+    assert_eq!(report.finished_late, ["a-rip"]);
+    assert!(report.requeued.is_empty() && report.removed_partials.is_empty());
+    assert_eq!(fx.read(TaskState::Complete, "a-rip")["status"], "success");
+    assert_eq!(fs::read(out.join("M.mkv")).unwrap(), b"the film");
+    assert!(fx.names(TaskState::InProgress).is_empty());
+    assert!(take(&other).is_none());
+}
+
+#[test]
+fn a_lease_lives_on_the_sidecar_alone() {
+    let fx = Fixture::new();
+    fx.put(&scan("a-scan"));
+    let claim = take(&fx.queue).unwrap();
+    // The task file as the webapp leaves it: old, and not ours to touch (here: its
+    // mtime is only ever read, so an old one stands for a file we cannot renew).
+    set_age(
+        &fx.path(TaskState::InProgress, "a-scan"),
+        Duration::from_secs(3600),
+    );
+    fx.queue.touch(&claim).unwrap();
+    let file_age = fs::metadata(fx.path(TaskState::InProgress, "a-scan"))
+        .unwrap()
+        .modified()
+        .unwrap()
+        .elapsed()
+        .unwrap();
+    assert!(
+        file_age > Duration::from_secs(3000),
+        "the task file is not touched"
+    );
+    assert_eq!(fx.daemon("b").recover().unwrap().live_elsewhere, ["a-scan"]);
+    // Its own daemon never takes its own claim back, whatever the lease says.
+    expire(&fx, "a-scan");
+    let report = fx.queue.recover_expired().unwrap();
+    assert!(report.requeued.is_empty() && report.live_elsewhere.is_empty());
+    fx.queue.finish(&claim, &success(&claim)).unwrap();
 }

@@ -167,7 +167,10 @@ fn both_rip_shapes_are_claimed_with_their_destination() {
         (0, Some(11_397_666_816))
     );
     assert_eq!(spec.output_path(), out.join("Movie (2004).mkv"));
-    assert_eq!(spec.temp_dir("seed-rip"), out.join(".amphigory-seed-rip"));
+    let temp = seed.rip_temp_dir().unwrap();
+    assert_eq!(temp.parent(), Some(out.as_path()));
+    let name = temp.file_name().unwrap().to_str().unwrap();
+    assert!(name.starts_with(".amphigory-seed-rip+"), "{name}");
 
     let web = take(&fx.queue).unwrap();
     let spec = web.task().rip().unwrap();
@@ -374,7 +377,7 @@ fn requeue_puts_a_task_back_at_the_head_without_an_attempt() {
     fx.put(&rip("b-rip", &out));
     fx.order(&["a-scan", "b-rip"]);
     let claim = fx.queue.next(|t| t.id == "b-rip").unwrap().unwrap();
-    let partial = claim.task().rip().unwrap().temp_dir(claim.id());
+    let partial = claim.rip_temp_dir().unwrap();
     fs::create_dir_all(&partial).unwrap();
     fx.queue.requeue(&claim).unwrap();
     assert!(!partial.exists());

@@ -85,6 +85,7 @@ fn request(s: &Setup, title: u32, expected_size: Option<u64>) -> RipRequest {
         output_dir: s.out.clone(),
         filename: "Movie (2004).mkv".into(),
         expected_size,
+        space_needed: expected_size,
         temp_dir: None,
     }
 }
@@ -430,6 +431,7 @@ async fn output_problems_fail_before_makemkv_starts() {
     // A file name that is a path.
     req.filename = "../escape.mkv".into();
     req.expected_size = None;
+    req.space_needed = None;
     let result = rip_with(&s, config(), &req, &cancel, &progress).await;
     assert_eq!(failure(result).0, ErrorCode::InvalidTask);
     assert!(progress.percents().is_empty());

@@ -48,6 +48,13 @@ pub struct DaemonArgs {
     /// (env AMPHIGORY_LOG; default: daemon.yaml, the webapp's log_level, else info).
     #[arg(long)]
     pub log_level: Option<String>,
+    /// Lease length in milliseconds instead of five minutes (tests of lease expiry).
+    #[arg(long, hide = true, value_name = "MS")]
+    pub lease_ms: Option<u64>,
+    /// Check free space before simulated rips too, with this margin in bytes (tests of
+    /// the free-space rules; simulated rips are sparse files and need no space).
+    #[arg(long, hide = true, value_name = "BYTES")]
+    pub sim_free_space_margin: Option<u64>,
     /// The control socket: the global `--socket` (see [`crate::cli::Cli`]).
     #[arg(skip)]
     pub socket: Option<PathBuf>,
@@ -164,6 +171,10 @@ fn options_from_args(args: &DaemonArgs, loaded: &Loaded) -> Result<DaemonOptions
     options.stall_timeout = std::time::Duration::from_secs(stall);
     options.engine.auto_eject = args.auto_eject || file.auto_eject.unwrap_or(false);
     options.drive_labels = file.drives.clone().unwrap_or_default();
+    if let Some(ms) = args.lease_ms {
+        options.set_lease(std::time::Duration::from_millis(ms));
+    }
+    options.sim_free_space_margin = args.sim_free_space_margin;
     let socket = crate::servers::control::socket_path(args.socket.as_deref());
     options.socket = Some(socket.map_err(|e| e.to_string())?);
     loaded.apply(&mut options);

@@ -56,6 +56,15 @@ pub enum DaemonEvent {
         /// Why.
         reason: String,
     },
+    /// A running task's claim turned out not to be this daemon's any more (SPEC §4
+    /// "Claim lost"): the run was stopped and nothing written; its new owner (or
+    /// nobody, if its file is gone) decides what happens to it.
+    ClaimLost {
+        /// Task id.
+        task_id: String,
+        /// What was found instead of our claim.
+        reason: String,
+    },
     /// The number of waiting daemon-owned tasks changed.
     QueueChanged {
         /// Waiting daemon-owned tasks.
@@ -92,7 +101,8 @@ impl DaemonEvent {
             Self::TaskStarted { task_id, .. }
             | Self::TaskProgress { task_id, .. }
             | Self::TaskFinished { task_id, .. }
-            | Self::TaskRequeued { task_id, .. } => Some(task_id),
+            | Self::TaskRequeued { task_id, .. }
+            | Self::ClaimLost { task_id, .. } => Some(task_id),
             _ => None,
         }
     }
@@ -134,6 +144,10 @@ impl DaemonEvent {
             Self::Paused => daemon(DaemonEventKind::Paused, None),
             Self::Resumed => daemon(DaemonEventKind::Resumed, None),
             Self::Error { reason } => daemon(DaemonEventKind::Error, Some(reason.clone())),
+            Self::ClaimLost { task_id, reason } => daemon(
+                DaemonEventKind::Error,
+                Some(format!("claim lost: task {task_id}: {reason}")),
+            ),
             Self::Disc {
                 event,
                 drive_id,

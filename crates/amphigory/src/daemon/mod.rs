@@ -75,6 +75,13 @@ pub struct DaemonOptions {
     pub socket: Option<PathBuf>,
     /// daemon.yaml's `drives:` labels (drive id or device name → label).
     pub drive_labels: std::collections::BTreeMap<String, String>,
+    /// How long a claim stays live without renewal ([`crate::queue::LEASE`]); shortened
+    /// only by tests (the hidden `--lease-ms`, which also scales the engine's renewal
+    /// and expiry periods: see [`DaemonOptions::set_lease`]).
+    pub lease: Duration,
+    /// Check free space before rips with this margin even on simulated drives (whose
+    /// sparse files need none): tests of the free-space rules (hidden option).
+    pub sim_free_space_margin: Option<u64>,
 }
 
 impl DaemonOptions {
@@ -96,7 +103,18 @@ impl DaemonOptions {
             sim_executable: None,
             socket: None,
             drive_labels: std::collections::BTreeMap::new(),
+            lease: crate::queue::LEASE,
+            sim_free_space_margin: None,
         }
+    }
+
+    /// A lease of `lease` instead of five minutes, renewed every tenth of it and checked
+    /// for expiry (other daemons' claims) every fifth.
+    pub fn set_lease(&mut self, lease: Duration) {
+        let floor = Duration::from_millis(10);
+        self.lease = lease.max(floor);
+        self.engine.lease_interval = (self.lease / 10).max(floor);
+        self.engine.expired_lease_check = (self.lease / 5).max(floor);
     }
 }
 
@@ -189,7 +207,7 @@ pub async fn start(
     // Before anything with side effects: a second daemon stops here (exit 3).
     let control = bind_control(&options)?;
     create_private_dir(&options.state_dir)?;
-    let (queue, recovery) = open_queue(&options)?;
+    let (queue, mut recovery) = open_queue(&options)?;
     let (sim, command, monitor) = drives_and_command(&options)?;
     let runner = Arc::new(Runner::new(
         command,
@@ -236,6 +254,7 @@ pub async fn start(
         labels: labels.clone(),
         ejector: ejector.clone(),
         detection,
+        pending: std::mem::take(&mut recovery.pending),
     });
     tasks.spawn(engine.run(shutdown.clone()));
     let mut handle = DaemonHandle {
@@ -328,7 +347,8 @@ fn open_queue(options: &DaemonOptions) -> Result<(Arc<Queue>, RecoveryReport), D
         source,
     };
     let queue = Queue::open(&options.tasks_dir, &options.state_dir, &options.daemon_id)
-        .map_err(queue_err)?;
+        .map_err(queue_err)?
+        .with_lease(options.lease);
     let report = queue.recover().map_err(queue_err)?;
     report.log();
     orphans::stop(&report.orphan_children);
@@ -390,9 +410,13 @@ fn runner_config(options: &DaemonOptions, sim: Option<&SimRig>) -> RunnerConfig 
         ..RunnerConfig::default()
     };
     // Simulated rips write sparse files: the free-space check would demand real space.
-    match sim {
-        Some(rig) => rig.runner_config(config),
-        None => config,
+    match (sim, options.sim_free_space_margin) {
+        (Some(_), Some(margin)) => RunnerConfig {
+            free_space_margin: Some(margin),
+            ..config
+        },
+        (Some(rig), None) => rig.runner_config(config),
+        (None, _) => config,
     }
 }
 

@@ -43,8 +43,13 @@ impl DriveMonitor for SimMonitor {
             .map_err(|e| DetectError::Io(io::Error::other(e)))?;
         // The watcher exists before the drives are first read, so no change is missed.
         let wake = Arc::new(Notify::new());
-        let watcher = crate::fswatch::watch_dirs(&[self.rig.dir()], wake.clone(), is_state_file)
-            .map_err(io::Error::other)?;
+        let watcher = crate::fswatch::watch_dirs(
+            &[self.rig.dir()],
+            notify::RecursiveMode::NonRecursive,
+            wake.clone(),
+            is_state_file,
+        )
+        .map_err(io::Error::other)?;
         handle.spawn(run(self.rig, watcher, wake, events, shutdown));
         Ok(())
     }

@@ -8,10 +8,14 @@
 //! - `discs`: what detection reports (drives and discs coming and going), proactive
 //!   scans, auto-eject.
 //! - `task_run`: one claimed task from start to result.
-//! - `upkeep`: commands, the PAUSED marker and queue depth, expired claims.
+//! - `upkeep`: commands, the PAUSED marker and queue depth, expired claims, the queue
+//!   directory's problems.
+//! - `pending`: results that could not be written yet, retried with backoff.
 //! - [`results`]: the result files.
 
 mod discs;
+mod pending;
+mod problems;
 mod registry;
 pub mod results;
 mod task_run;
@@ -32,7 +36,9 @@ use crate::daemon::eject::Ejector;
 use crate::daemon::labels::Labels;
 use crate::drives::DiscEvent;
 use crate::makemkv::runner::{RunError, Runner};
-use crate::queue::{Claim, Queue, TaskKind};
+use crate::queue::{Claim, PendingResult, Queue, QueueError, TaskKind};
+use pending::PendingResults;
+use problems::ProblemSlot;
 use registry::{DiscScan, DriveEntry, Registry, Route, Running};
 
 /// Why a running task was stopped before it finished; the first reason given wins.
@@ -46,6 +52,8 @@ pub enum StopReason {
     Shutdown,
     /// The disc left the drive: a failed result with `DISC_EJECTED`.
     DiscEjected,
+    /// The claim is not this daemon's any more: nothing written, nothing requeued.
+    ClaimLost,
 }
 
 /// Commands other components send to the engine.
@@ -143,6 +151,8 @@ pub struct EngineParts {
     pub ejector: Arc<Ejector>,
     /// Disc detection's reports; `None` = no detection (no drive is ever used).
     pub detection: Option<mpsc::Receiver<DiscEvent>>,
+    /// Finished tasks whose results start-up recovery could not write yet.
+    pub pending: Vec<PendingResult>,
 }
 
 /// A running piece of work that ended.
@@ -177,6 +187,10 @@ pub struct Engine {
     tracker: TaskTracker,
     paused: bool,
     depth: usize,
+    pending: PendingResults,
+    queue_problems: ProblemSlot,
+    /// The last pass's error, logged once until it changes.
+    scan_error: Option<String>,
 }
 
 impl Engine {
@@ -187,7 +201,7 @@ impl Engine {
         let paused = parts.queue.is_paused();
         // Without detection nothing will ever be reported: nothing to wait for.
         let registry = Registry::new(parts.detection.is_none());
-        let engine = Self {
+        let mut engine = Self {
             ctx: EngineContext {
                 queue: parts.queue,
                 runner: parts.runner,
@@ -207,7 +221,20 @@ impl Engine {
             tracker: TaskTracker::new(),
             paused,
             depth: usize::MAX,
+            pending: PendingResults::default(),
+            queue_problems: ProblemSlot::default(),
+            scan_error: None,
         };
+        for PendingResult {
+            claim,
+            result,
+            error,
+        } in parts.pending
+        {
+            engine
+                .pending
+                .push(&engine.ctx, Arc::new(claim), result, &error);
+        }
         (engine, cmd_tx)
     }
 
@@ -243,6 +270,7 @@ impl Engine {
                 () = self.wake.notified() => {}
                 _ = rescan.tick() => {}
                 _ = expiry.tick() => self.recover_expired(),
+                () = sleep_until(self.pending.next_due()) => self.pending.service(&self.ctx),
             }
         }
         self.drain().await;
@@ -258,6 +286,7 @@ impl Engine {
         if self.paused {
             return;
         }
+        let mut scan_error = None;
         while self.registry.drives.iter().any(DriveEntry::is_free) {
             let waiting = RefCell::new(Vec::new());
             let registry = &self.registry;
@@ -277,17 +306,18 @@ impl Engine {
                 Ok(Some(claim)) => self.start_claimed(claim),
                 Ok(None) => break,
                 Err(e) => {
-                    tracing::warn!("queue scan failed: {e}");
+                    scan_error = Some(e.to_string());
                     break;
                 }
             }
         }
+        self.show_queue_problems(scan_error);
     }
 
     fn start_claimed(&mut self, claim: Claim) {
         match self.registry.route(claim.task()) {
             Route::Drive(index) => self.start(index, claim),
-            Route::Ambiguous(candidates) => self.fail_ambiguous(&claim, &candidates),
+            Route::Ambiguous(candidates) => self.fail_ambiguous(claim, &candidates),
             other => {
                 tracing::debug!(task = %claim.task().id, "route changed to {other:?}; requeueing");
                 if let Err(e) = self.ctx.queue.requeue(&claim) {
@@ -357,7 +387,7 @@ impl Engine {
     }
 
     /// Fails a task that could run on several drives (SPEC §9.1), naming them.
-    fn fail_ambiguous(&self, claim: &Claim, candidates: &[String]) {
+    fn fail_ambiguous(&mut self, claim: Claim, candidates: &[String]) {
         let task = claim.task();
         let error = TaskError::new(
             ErrorCode::InvalidTask,
@@ -375,15 +405,17 @@ impl Engine {
             &results::RunClock::start(),
             error,
         );
-        if let Err(e) = self.ctx.queue.finish(claim, &result) {
-            tracing::error!(task = %task.id, "cannot write the result: {e}");
+        self.hand_in(claim, result);
+    }
+
+    /// Writes the result of a claim the engine itself decided (no run): announced once
+    /// durable, retried while it cannot be written, nothing written if the claim is lost.
+    fn hand_in(&mut self, claim: Claim, result: amphigory_wire::result::TaskResult) {
+        match self.ctx.queue.finish(&claim, &result) {
+            Ok(()) => task_run::announce_finished(&self.ctx, claim.task(), &result),
+            Err(QueueError::ClaimLost { reason, .. }) => claim_lost(&self.ctx, &claim, &reason),
+            Err(e) => self.pending.push(&self.ctx, Arc::new(claim), result, &e),
         }
-        tracing::warn!(task = %task.id, "task failed: ambiguous drive ({})", candidates.join(", "));
-        self.ctx.bus.publish(DaemonEvent::TaskFinished {
-            task_id: task.id.clone(),
-            task_type: task.task_type(),
-            error: result.error,
-        });
     }
 
     fn on_done(&mut self, done: Done) {
@@ -409,6 +441,14 @@ impl Engine {
         scan_task: bool,
         outcome: task_run::Summary,
     ) {
+        if let Some(unwritten) = outcome.pending {
+            let task_run::Unwritten {
+                claim,
+                result,
+                error,
+            } = *unwritten;
+            self.pending.push(&self.ctx, claim, result, &error);
+        }
         let Some(entry) = self.registry.get_mut(drive_id) else {
             return; // the drive went away meanwhile
         };
@@ -442,7 +482,7 @@ impl Engine {
             .filter_map(|r| r.task_id.as_deref().map(|id| (id, r)))
     }
 
-    async fn drain(self) {
+    async fn drain(mut self) {
         let grace = self.ctx.options.shutdown_grace;
         self.tracker.close();
         // A proactive scan is no queue task: nothing to finish or requeue.
@@ -457,7 +497,33 @@ impl Engine {
             self.running().for_each(|r| r.stop(StopReason::Shutdown));
             self.tracker.wait().await;
         }
+        // Tasks that finished while draining report here too.
+        while let Ok(done) = self.done_rx.try_recv() {
+            self.on_done(done);
+        }
+        self.pending.last_try(&self.ctx);
     }
+}
+
+/// Sleeps until `deadline`; forever without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A claim found lost (SPEC §4 "Claim lost"), after its run stopped: let go of it
+/// without writing anything, and say so.
+pub(crate) fn claim_lost(ctx: &EngineContext, claim: &Claim, reason: &str) {
+    tracing::error!(task = %claim.id(), "claim lost: {reason}; stopped, nothing written");
+    if let Err(e) = ctx.queue.abandon(claim) {
+        tracing::warn!(task = %claim.id(), "cannot clean up after the lost claim: {e}");
+    }
+    ctx.bus.publish(DaemonEvent::ClaimLost {
+        task_id: claim.id().to_owned(),
+        reason: reason.to_owned(),
+    });
 }
 
 /// The next detection report (`None` once detection ended); never, without detection.

@@ -5,18 +5,19 @@
 use std::sync::{Arc, OnceLock};
 
 use amphigory_wire::drive::{DriveState, ScanStatus};
-use amphigory_wire::scan::ScanResult;
+use amphigory_wire::result::TaskResult;
+use amphigory_wire::scan::{DiscType, ScanResult};
 use amphigory_wire::task::TaskType;
 use amphigory_wire::{ErrorCode, TaskError};
 use tokio_util::sync::CancellationToken;
 
 use super::results::{self, RipFacts, RunClock};
-use super::{DriveSlot, EngineContext, StopReason};
+use super::{DriveSlot, EngineContext, StopReason, claim_lost};
 use crate::core::DaemonEvent;
 use crate::core::status::RunningTask;
 use crate::makemkv::progress::ProgressUpdate;
 use crate::makemkv::runner::{ChildEvent, RipRequest, RunError, Runner, Source};
-use crate::queue::{Claim, TaskKind};
+use crate::queue::{Claim, QueueError, Task, TaskKind};
 
 /// A claimed task and the drive it runs on.
 pub(crate) struct Job {
@@ -37,14 +38,28 @@ pub(crate) struct Summary {
     pub(crate) scan: Option<ScanResult>,
     /// A rip finished successfully.
     pub(crate) ripped: bool,
+    /// The task finished but its result could not be written: the engine retries it
+    /// (the claim is kept).
+    pub(crate) pending: Option<Box<Unwritten>>,
+}
+
+/// A finished task whose result could not be written.
+#[derive(Debug)]
+pub(crate) struct Unwritten {
+    pub(crate) claim: Arc<Claim>,
+    pub(crate) result: TaskResult,
+    /// Why it could not be written.
+    pub(crate) error: QueueError,
 }
 
 /// What the run came to.
 enum Outcome {
     /// Write this result; the scan, when it is a successful scan.
-    Finished(Box<amphigory_wire::result::TaskResult>, Option<ScanResult>),
+    Finished(Box<TaskResult>, Option<ScanResult>),
     /// Put the task back in `queued/`.
     Requeue(&'static str),
+    /// The claim is not ours any more: write nothing, touch nothing of the task's.
+    ClaimLost(String),
 }
 
 /// Runs the job to its end; never fails (every failure becomes a result).
@@ -57,47 +72,70 @@ pub(crate) async fn run(ctx: EngineContext, job: Job) -> Summary {
     let outcome = with_lease(&ctx, &job, execute(&ctx, &job, &clock)).await;
     let mut summary = Summary::default();
     let mut shown_scan = None;
-    let event = match outcome {
+    let mut event = None;
+    match outcome {
         Outcome::Finished(result, scan) => {
             shown_scan = scan.as_ref().and(result.result.clone());
-            summary = Summary {
-                ripped: result.error.is_none() && result.task_type == TaskType::Rip,
-                scan,
-            };
-            if let Err(e) = ctx.queue.finish(&job.claim, &result) {
-                tracing::error!(task = %task.id, "cannot write the result: {e}");
-            }
-            match &result.error {
-                None => tracing::info!(task = %task.id, "task completed"),
-                Some(e) => {
-                    tracing::warn!(task = %task.id, code = %e.code, "task failed: {}", e.message)
+            summary.ripped = result.error.is_none() && result.task_type == TaskType::Rip;
+            summary.scan = scan;
+            match ctx.queue.finish(&job.claim, &result) {
+                Ok(()) => event = Some(finished_event(&task, &result)),
+                Err(QueueError::ClaimLost { reason, .. }) => {
+                    claim_lost(&ctx, &job.claim, &reason);
+                }
+                Err(error) => {
+                    summary.pending = Some(Box::new(Unwritten {
+                        claim: job.claim.clone(),
+                        result: *result,
+                        error,
+                    }));
                 }
             }
-            DaemonEvent::TaskFinished {
-                task_id: task.id.clone(),
-                task_type,
-                error: result.error,
-            }
         }
-        Outcome::Requeue(reason) => {
-            if let Err(e) = ctx.queue.requeue(&job.claim) {
-                tracing::error!(task = %task.id, "cannot requeue: {e}");
+        Outcome::Requeue(reason) => match ctx.queue.requeue(&job.claim) {
+            Err(QueueError::ClaimLost { reason, .. }) => claim_lost(&ctx, &job.claim, &reason),
+            other => {
+                if let Err(e) = other {
+                    tracing::error!(task = %task.id, "cannot requeue: {e}");
+                }
+                tracing::info!(task = %task.id, "task requeued: {reason}");
+                event = Some(DaemonEvent::TaskRequeued {
+                    task_id: task.id.clone(),
+                    reason: reason.into(),
+                });
             }
-            tracing::info!(task = %task.id, "task requeued: {reason}");
-            DaemonEvent::TaskRequeued {
-                task_id: task.id.clone(),
-                reason: reason.into(),
-            }
-        }
-    };
+        },
+        Outcome::ClaimLost(reason) => claim_lost(&ctx, &job.claim, &reason),
+    }
     // The snapshot first, then the event: a client that connects in between must not get
     // a `sync` still showing the task running after it heard it finished.
     mark_stopped(&ctx, &job, shown_scan);
-    ctx.bus.publish(event);
+    if let Some(event) = event {
+        ctx.bus.publish(event);
+    }
     summary
 }
 
-/// Runs `work` while renewing the claim's lease, so no other daemon takes it over.
+/// Logs a task whose result is durable and builds the event saying so.
+fn finished_event(task: &Task, result: &TaskResult) -> DaemonEvent {
+    match &result.error {
+        None => tracing::info!(task = %task.id, "task completed"),
+        Some(e) => tracing::warn!(task = %task.id, code = %e.code, "task failed: {}", e.message),
+    }
+    DaemonEvent::TaskFinished {
+        task_id: task.id.clone(),
+        task_type: task.task_type(),
+        error: result.error.clone(),
+    }
+}
+
+/// Logs and publishes a task whose result became durable later (see `pending`).
+pub(crate) fn announce_finished(ctx: &EngineContext, task: &Task, result: &TaskResult) {
+    ctx.bus.publish(finished_event(task, result));
+}
+
+/// Runs `work` while renewing the claim's lease, so no other daemon takes it over. A
+/// renewal that finds the claim lost stops the run at once (SPEC §4 "Claim lost").
 async fn with_lease(
     ctx: &EngineContext,
     job: &Job,
@@ -105,15 +143,29 @@ async fn with_lease(
 ) -> Outcome {
     let mut lease = tokio::time::interval(ctx.options.lease_interval);
     lease.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    lease.reset(); // the claim was made just now
     tokio::pin!(work);
+    let mut lost = None;
     loop {
         tokio::select! {
-            outcome = &mut work => return outcome,
-            _ = lease.tick() => {
-                if let Err(e) = ctx.queue.touch(&job.claim) {
-                    tracing::warn!(task = %job.claim.task().id, "cannot renew the lease: {e}");
-                }
+            outcome = &mut work => {
+                return match (outcome, lost) {
+                    (Outcome::ClaimLost(_), Some(reason)) => Outcome::ClaimLost(reason),
+                    (outcome, _) => outcome,
+                };
             }
+            _ = lease.tick(), if lost.is_none() => match ctx.queue.touch(&job.claim) {
+                Ok(()) => {}
+                Err(QueueError::ClaimLost { reason, .. }) => {
+                    tracing::error!(task = %job.claim.task().id, "claim lost ({reason}); stopping the run");
+                    let _ = job.reason.set(StopReason::ClaimLost);
+                    job.cancel.cancel();
+                    lost = Some(reason);
+                }
+                Err(e) => {
+                    tracing::warn!(task = %job.claim.task().id, "cannot renew the lease: {e}; trying again in {:?}", ctx.options.lease_interval);
+                }
+            },
         }
     }
 }
@@ -132,13 +184,21 @@ async fn execute(ctx: &EngineContext, job: &Job, clock: &RunClock) -> Outcome {
             Err(e) => failed(job, TaskType::Scan, clock, e),
         },
         TaskKind::Rip(spec) => {
+            let scanned = job
+                .cached_scan
+                .as_deref()
+                .and_then(|s| s.tracks.iter().find(|t| t.number == spec.track));
+            let expected_size = spec
+                .expected_size_bytes
+                .or(scanned.and_then(|t| t.size_bytes));
             let request = RipRequest {
                 source,
                 title: spec.track,
                 output_dir: spec.directory.clone(),
                 filename: spec.filename.clone(),
-                expected_size: spec.expected_size_bytes,
-                temp_dir: Some(spec.temp_dir(&task.id)),
+                expected_size,
+                space_needed: Some(expected_size.unwrap_or_else(|| default_rip_size(job))),
+                temp_dir: job.claim.rip_temp_dir(),
             };
             ensure_movie_dir(&spec.directory);
             match runner.rip(&request, &job.cancel, on_progress).await {
@@ -152,10 +212,7 @@ async fn execute(ctx: &EngineContext, job: &Job, clock: &RunClock) -> Outcome {
                             .disc_fingerprint
                             .clone()
                             .or_else(|| job.disc_fingerprint.clone()),
-                        scanned: job
-                            .cached_scan
-                            .as_deref()
-                            .and_then(|s| s.tracks.iter().find(|t| t.number == spec.track)),
+                        scanned,
                         expected_size_bytes: spec.expected_size_bytes,
                         expected_duration: spec.expected_duration.clone(),
                     };
@@ -214,17 +271,28 @@ fn ensure_movie_dir(dir: &std::path::Path) {
 /// the claim so a restarted daemon can stop an orphaned makemkvcon before using the drive.
 fn task_runner(ctx: &EngineContext, claim: &Arc<Claim>) -> Runner {
     let (queue, claim) = (ctx.queue.clone(), claim.clone());
-    Runner::new(ctx.runner.command().clone(), ctx.runner.config().clone()).with_child_hook(
-        move |event| {
-            let pid = match event {
-                ChildEvent::Spawned { pid } => Some(pid),
-                ChildEvent::Reaped { .. } => None,
-            };
-            if let Err(e) = queue.record_child_pid(&claim, pid) {
-                tracing::warn!(task = %claim.task().id, "cannot record the makemkvcon pid: {e}");
-            }
-        },
-    )
+    ctx.runner.for_task(move |event| {
+        let pid = match event {
+            ChildEvent::Spawned { pid } => Some(pid),
+            ChildEvent::Reaped { .. } => None,
+        };
+        if let Err(e) = queue.record_child_pid(&claim, pid) {
+            tracing::warn!(task = %claim.task().id, "cannot record the makemkvcon pid: {e}");
+        }
+    })
+}
+
+/// What a rip of unknown size must find free (SPEC §11.2): 50 GB for a Blu-ray (or a
+/// disc of unknown type), 9 GB for a DVD.
+fn default_rip_size(job: &Job) -> u64 {
+    let dvd = match job.cached_scan.as_deref() {
+        Some(scan) => scan.disc_type == DiscType::Dvd,
+        None => job
+            .disc_fingerprint
+            .as_deref()
+            .is_some_and(|fp| fp.starts_with("dvd-")),
+    };
+    if dvd { 9_000_000_000 } else { 50_000_000_000 }
 }
 
 /// Maps a runner error to a result, or to a requeue when the stop was a pause or a
@@ -233,6 +301,9 @@ fn failed(job: &Job, task_type: TaskType, clock: &RunClock, error: RunError) -> 
     let task_id = &job.claim.task().id;
     let task_error = match (&error, job.reason.get()) {
         (RunError::Cancelled, Some(StopReason::PauseNow)) => return Outcome::Requeue("paused now"),
+        (RunError::Cancelled, Some(StopReason::ClaimLost)) => {
+            return Outcome::ClaimLost("the claim is not ours any more".to_owned());
+        }
         (RunError::Cancelled, Some(StopReason::Shutdown)) => {
             return Outcome::Requeue("daemon shutting down");
         }

@@ -84,6 +84,26 @@ impl Engine {
         }
     }
 
+    /// Shows what is wrong with the queue directory itself (missing folders that cannot
+    /// be made, an oversized `tasks.json`, a pass that failed with `error`) as status
+    /// problems, as of the last pass; a new error is logged once.
+    pub(super) fn show_queue_problems(&mut self, error: Option<String>) {
+        if error != self.scan_error {
+            match &error {
+                Some(e) => tracing::warn!("cannot work the queue: {e}"),
+                None => tracing::info!("the queue works again"),
+            }
+            self.scan_error = error;
+        }
+        let mut now = self.ctx.queue.problems().list();
+        if let Some(e) = &self.scan_error {
+            if !now.iter().any(|p| p.contains(e.as_str())) {
+                now.push(format!("cannot work the queue: {e}"));
+            }
+        }
+        self.queue_problems.show(&self.ctx.status, now);
+    }
+
     pub(super) fn report_poison(&self) {
         for rejected in self.ctx.queue.take_rejected() {
             tracing::warn!(task = %rejected.task_id, "invalid task: {}", rejected.message);

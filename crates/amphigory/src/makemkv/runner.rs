@@ -19,6 +19,7 @@
 mod attempt;
 mod error;
 mod rip;
+mod space;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -36,6 +37,7 @@ use attempt::AttemptEvent;
 
 pub use error::RunError;
 pub use rip::{RipOutput, RipRequest, TEMP_DIR_PREFIX};
+pub use space::{SpaceGuard, SpaceLedger};
 
 /// How often MakeMKV is asked to open a disc before `DISC_UNREADABLE` (one retry).
 const OPEN_ATTEMPTS: u32 = 2;
@@ -78,8 +80,9 @@ pub struct RunnerConfig {
     pub open_retry_backoff: Duration,
     /// `--minlength=N` for both scan and rip (they must agree, or title indexes differ).
     pub min_length_seconds: Option<u32>,
-    /// Free space required beyond a rip's expected size; `None` skips the check (the
-    /// simulator writes sparse files, so a demo must not need 25 GB free).
+    /// Free space required beyond a rip's expected size (SPEC §11.2: 2 GB); `None`
+    /// skips the check (the simulator writes sparse files, so a demo must not need 25 GB
+    /// free).
     pub free_space_margin: Option<u64>,
     /// How often the growing output file's size is read (and throttled progress sent).
     pub poll_interval: Duration,
@@ -94,7 +97,7 @@ impl Default for RunnerConfig {
             kill_grace: Duration::from_secs(10),
             open_retry_backoff: Duration::from_secs(10),
             min_length_seconds: None,
-            free_space_margin: Some(1 << 30),
+            free_space_margin: Some(2_000_000_000),
             poll_interval: Duration::from_millis(500),
         }
     }
@@ -151,6 +154,8 @@ pub struct Runner {
     command: MakemkvconCommand,
     config: RunnerConfig,
     child_hook: Option<ChildHook>,
+    /// Free space held by running rips, shared by every copy of this runner.
+    space: Arc<SpaceLedger>,
 }
 
 impl fmt::Debug for Runner {
@@ -169,6 +174,7 @@ impl Runner {
             command,
             config,
             child_hook: None,
+            space: Arc::default(),
         }
     }
 
@@ -176,6 +182,17 @@ impl Runner {
     pub fn with_child_hook(mut self, hook: impl Fn(ChildEvent) + Send + Sync + 'static) -> Self {
         self.child_hook = Some(Arc::new(hook));
         self
+    }
+
+    /// A copy of this runner (same command, configuration and free-space ledger) that
+    /// calls `hook` for its children: one per task, so the hook knows whose child it is.
+    pub fn for_task(&self, hook: impl Fn(ChildEvent) + Send + Sync + 'static) -> Self {
+        self.clone().with_child_hook(hook)
+    }
+
+    /// The free-space ledger its rips reserve space in.
+    pub fn space(&self) -> &Arc<SpaceLedger> {
+        &self.space
     }
 
     /// The command it starts.
@@ -287,6 +304,8 @@ struct Reporter<F> {
     tracker: ProgressTracker,
     on_progress: F,
     started: bool,
+    /// A rip's free-space reservation, told what the growing file holds.
+    space: Option<SpaceGuard>,
 }
 
 impl<F: FnMut(ProgressUpdate)> Reporter<F> {
@@ -295,6 +314,7 @@ impl<F: FnMut(ProgressUpdate)> Reporter<F> {
             tracker: ProgressTracker::new(kind, expected_size),
             on_progress,
             started: false,
+            space: None,
         }
     }
 
@@ -314,6 +334,9 @@ impl<F: FnMut(ProgressUpdate)> Reporter<F> {
     }
 
     fn set_file_size(&mut self, bytes: Option<u64>) {
+        if let (Some(space), Some(bytes)) = (&self.space, bytes) {
+            space.set_written(bytes);
+        }
         self.tracker.set_file_size(bytes);
     }
 

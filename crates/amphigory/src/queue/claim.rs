@@ -4,25 +4,33 @@
 //! Order of a claim, chosen so a daemon killed at any step leaves something recovery
 //! understands:
 //! 1. claim record written in the state directory (so our own recovery finds it);
-//! 2. the queued file's mtime set to now (a rename keeps the mtime, and a task queued an
-//!    hour ago must not look like an expired lease the moment it is claimed);
+//! 2. the queued file's mtime set to now, where this daemon may (a rename keeps the
+//!    mtime, and a task queued an hour ago must not look like an expired lease in the
+//!    moment before its sidecar exists); the webapp's root-owned files cannot be
+//!    touched, and need not be: another daemon that recovers such a claim in that moment
+//!    only puts it back, and this daemon then finds the claim gone and moves on;
 //! 3. `rename(queued/<id>.json, in_progress/<id>.json)`: whoever renames first owns the
-//!    task; `NotFound` means another daemon took it or the webapp cancelled it;
+//!    task; `NotFound` means another daemon took it or the webapp cancelled it (unless the
+//!    queued file is still there: then `in_progress/` is missing, and is made again);
 //! 4. sidecar `in_progress/<id>.owner` (not `*.json`): daemon id, pid and a random nonce,
-//!    checked before every touch and before the result is written.
+//!    checked before every renewal and before the result is written. The lease lives on
+//!    the sidecar, the one file of the claim this daemon surely owns.
 
 use std::collections::hash_map::RandomState;
 use std::fs;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::Local;
 use serde::{Deserialize, Serialize};
 
+use amphigory_wire::result::TaskResult;
+
 use super::layout::TaskState;
+use super::partial::rip_temp_dir;
 use super::state::{ClaimRecord, json_bytes};
 use super::task::Task;
 use super::{Queue, QueueError};
@@ -52,6 +60,21 @@ impl Claim {
     pub fn claimed_at(&self) -> &str {
         &self.ticket.claimed_at
     }
+
+    /// For a rip, the hidden directory this claim rips into (see [`rip_temp_dir`]).
+    pub fn rip_temp_dir(&self) -> Option<PathBuf> {
+        let rip = self.task.rip()?;
+        Some(rip_temp_dir(&rip.directory, self.id(), &self.ticket.nonce))
+    }
+}
+
+/// What a sidecar holds.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Sidecar {
+    /// A claim.
+    Owner(Box<Owner>),
+    /// Not a sidecar this program wrote.
+    Garbled,
 }
 
 /// A claimed file, before (or without) it being a valid task.
@@ -63,12 +86,16 @@ pub(crate) struct Ticket {
 }
 
 /// What the sidecar says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Owner {
     pub daemon_id: String,
     pub nonce: String,
     pub pid: u32,
     pub claimed_at: String,
+    /// The task finished, but its result could not be written yet: whichever daemon
+    /// recovers the claim writes this result instead of running the task again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<TaskResult>,
 }
 
 impl Queue {
@@ -102,25 +129,22 @@ impl Queue {
             claimed_at: ticket.claimed_at.clone(),
             child_pid: None,
             output_dir,
+            finished: None,
         })?;
         if fs::symlink_metadata(&src).is_ok_and(|m| m.is_file()) {
-            // Best effort: a failure here (not our file, read-only mount) leaves the lease
-            // to the sidecar, which recovery also counts.
+            // Best effort (see step 2): the lease proper lives on the sidecar.
             if let Err(e) = fsio::touch(&src) {
-                tracing::debug!(task_id = id, error = %e, "cannot refresh the mtime before claiming");
+                tracing::trace!(task_id = id, error = %e, "cannot refresh the mtime before claiming");
             }
         }
-        match fs::rename(&src, &dst) {
-            Ok(()) => {}
-            Err(e) => {
-                self.state.remove_claim(id)?;
-                if e.kind() == io::ErrorKind::NotFound {
-                    return Ok(None);
-                }
-                return Err(QueueError::io("claim", src, e));
+        if let Err(e) = self.rename_into_progress(&src, &dst) {
+            self.state.remove_claim(id)?;
+            if e.kind() == io::ErrorKind::NotFound && !fsio::exists(&src) {
+                return Ok(None);
             }
+            return Err(QueueError::io("claim", src, e));
         }
-        if let Err(e) = self.write_sidecar(&ticket) {
+        if let Err(e) = self.write_sidecar_with(&ticket, None) {
             // Without a sidecar the claim cannot be proven ours: undo it.
             self.release(&ticket)?;
             return Err(e);
@@ -128,12 +152,34 @@ impl Queue {
         Ok(Some(ticket))
     }
 
-    fn write_sidecar(&self, ticket: &Ticket) -> Result<(), QueueError> {
+    /// The claim's `rename`. `NotFound` with the source still there means `in_progress/`
+    /// itself is missing (deleted under the daemon): it is made again and the rename
+    /// tried once more, rather than mistaking the error for "someone else took it".
+    fn rename_into_progress(&self, src: &Path, dst: &Path) -> io::Result<()> {
+        match fs::rename(src, dst) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && fsio::exists(src) => {
+                if self.ensure_folders().is_err() {
+                    return Err(e);
+                }
+                fs::rename(src, dst)
+            }
+            other => other,
+        }
+    }
+
+    /// Writes the sidecar of `ticket` (this process as the owner), which also renews
+    /// the lease; with `finished`, the result that could not be written yet.
+    pub(crate) fn write_sidecar_with(
+        &self,
+        ticket: &Ticket,
+        finished: Option<&TaskResult>,
+    ) -> Result<(), QueueError> {
         let owner = Owner {
             daemon_id: self.daemon_id.clone(),
             nonce: ticket.nonce.clone(),
             pid: std::process::id(),
             claimed_at: ticket.claimed_at.clone(),
+            finished: finished.cloned(),
         };
         let path = self.layout.sidecar(&ticket.id);
         let name = path
@@ -146,42 +192,67 @@ impl Queue {
             .map_err(|e| QueueError::io("write ownership sidecar", path, e))
     }
 
-    /// The sidecar of `id`, if present and readable.
-    pub(crate) fn read_sidecar(&self, id: &str) -> Option<Owner> {
-        let bytes = fs::read(self.layout.sidecar(id)).ok()?;
-        serde_json::from_slice(&bytes).ok()
+    /// The sidecar of `id`: `Ok(None)` when there is none, [`Sidecar::Garbled`] when it
+    /// does not parse (nobody's claim can be proven with it). Any other read error (out
+    /// of descriptors, an unreadable folder) is an error, never "gone": the claim may be
+    /// perfectly alive.
+    pub(crate) fn read_sidecar(&self, id: &str) -> io::Result<Option<Sidecar>> {
+        match fs::read(self.layout.sidecar(id)) {
+            Ok(bytes) => Ok(Some(
+                serde_json::from_slice(&bytes)
+                    .map_or(Sidecar::Garbled, |o| Sidecar::Owner(Box::new(o))),
+            )),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Fails with [`QueueError::ClaimLost`] unless `in_progress/<id>.json` is there and
-    /// its sidecar carries our nonce.
+    /// its sidecar carries our nonce; with [`QueueError::Io`] when that cannot be told
+    /// (the claim is then assumed alive: a transient error must not stop a rip).
     pub(crate) fn check_owner(&self, ticket: &Ticket) -> Result<(), QueueError> {
         let lost = |reason: &str| QueueError::ClaimLost {
             id: ticket.id.clone(),
             reason: reason.to_owned(),
         };
-        if !fsio::exists(&self.layout.file(TaskState::InProgress, &ticket.id)) {
-            return Err(lost("the in_progress file is gone"));
+        let file = self.layout.file(TaskState::InProgress, &ticket.id);
+        match fs::symlink_metadata(&file) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(lost("the in_progress file is gone"));
+            }
+            Err(e) => return Err(QueueError::io("examine", file, e)),
         }
+        let sidecar = self.layout.sidecar(&ticket.id);
         match self.read_sidecar(&ticket.id) {
-            Some(owner) if owner.nonce == ticket.nonce => Ok(()),
-            Some(owner) => Err(lost(&format!(
+            Ok(Some(Sidecar::Owner(owner))) if owner.nonce == ticket.nonce => Ok(()),
+            Ok(Some(Sidecar::Owner(owner))) => Err(lost(&format!(
                 "claimed since by {} (pid {})",
                 owner.daemon_id, owner.pid
             ))),
-            None => Err(lost("the ownership sidecar is gone")),
+            Ok(Some(Sidecar::Garbled)) => Err(lost("the ownership sidecar is not ours any more")),
+            Ok(None) => Err(lost("the ownership sidecar is gone")),
+            Err(e) => Err(QueueError::io("read", sidecar, e)),
         }
     }
 
-    /// Renews the lease of a running task: sets the `in_progress` file's (and the
-    /// sidecar's) mtime to now. Call it at least every
-    /// [`TOUCH_INTERVAL`](super::TOUCH_INTERVAL). [`QueueError::ClaimLost`] means another
-    /// daemon recovered the task: stop running it.
+    /// Renews the lease of a running task: sets its sidecar's mtime to now. Only the
+    /// sidecar: this daemon wrote it, while the task file is often the webapp's (root's,
+    /// mode 0644) and cannot be touched. Call it at least every
+    /// [`TOUCH_INTERVAL`](super::TOUCH_INTERVAL). [`QueueError::ClaimLost`] means the
+    /// claim is someone else's now (or gone): stop running it. Other errors are
+    /// transient as far as anyone can tell: try again at the next renewal.
     pub fn touch(&self, claim: &Claim) -> Result<(), QueueError> {
         self.check_owner(&claim.ticket)?;
-        let file = self.layout.file(TaskState::InProgress, claim.id());
-        fsio::touch(&file).map_err(|e| QueueError::io("touch", file, e))?;
         let sidecar = self.layout.sidecar(claim.id());
-        fsio::touch(&sidecar).map_err(|e| QueueError::io("touch", sidecar, e))
+        match fsio::touch(&sidecar) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(QueueError::ClaimLost {
+                id: claim.id().to_owned(),
+                reason: "the ownership sidecar is gone".to_owned(),
+            }),
+            Err(e) => Err(QueueError::io("renew the lease on", sidecar, e)),
+        }
     }
 
     /// Records the pid of the `makemkvcon` working on a claim (or clears it with `None`),
@@ -205,6 +276,11 @@ impl Queue {
         let dst = self.layout.file(TaskState::Queued, &ticket.id);
         match fs::rename(&src, &dst) {
             Ok(()) => {}
+            // `queued/` itself is missing: made again, then the file goes back.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && fsio::exists(&src) => {
+                self.ensure_folders()?;
+                fs::rename(&src, &dst).map_err(|e| QueueError::io("put back", &src, e))?;
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(QueueError::io("put back", src, e)),
         }

@@ -1,12 +1,9 @@
 //! Where things live in the shared task directory (SPEC §4), and which ids are safe to use
 //! as file names.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-
-use super::QueueError;
 
 /// `tasks.json`, the webapp's priority order.
 pub const TASKS_JSON: &str = "tasks.json";
@@ -92,20 +89,6 @@ impl Layout {
     pub(crate) fn sidecar(&self, id: &str) -> PathBuf {
         self.dir(TaskState::InProgress)
             .join(format!("{id}.{SIDECAR_EXT}"))
-    }
-
-    /// Creates the queue directory and its four sub-directories if missing.
-    pub fn ensure(&self) -> Result<(), QueueError> {
-        for state in [
-            TaskState::Queued,
-            TaskState::InProgress,
-            TaskState::Complete,
-            TaskState::Failed,
-        ] {
-            let dir = self.dir(state);
-            fs::create_dir_all(&dir).map_err(|e| QueueError::io("create directory", &dir, e))?;
-        }
-        Ok(())
     }
 }
 

@@ -12,15 +12,19 @@
 //!
 //! # Using it (the engine)
 //! 1. [`Queue::open`], then [`Queue::recover`] once, before the first claim: kill the
-//!    `orphan_children` it reports before using a drive; publish its `failed` results.
+//!    `orphan_children` it reports before using a drive; publish its `failed` results;
+//!    retry its `pending` results (tasks that finished but whose results could not be
+//!    written before the daemon stopped).
 //! 2. [`QueueWatcher::start`] (on failure, log and rely on rescans); then loop:
 //!    [`Queue::next`] with a `can_run` predicate (drive free, makemkvcon found…), run the
-//!    claim, publish [`Queue::take_rejected`]; wait for the watcher's wake-up or
-//!    [`RESCAN_INTERVAL`], whichever comes first.
-//! 3. While a task runs: [`Queue::touch`] at least every [`TOUCH_INTERVAL`]
-//!    ([`QueueError::ClaimLost`] → stop the run, write nothing);
-//!    [`Queue::record_child_pid`] once `makemkvcon` runs.
-//! 4. At the end: [`Queue::finish`] (or [`Queue::fail`]); pause-now and shutdown stop the
+//!    claim, publish [`Queue::take_rejected`], show [`Queue::problems`]; wait for the
+//!    watcher's wake-up or [`RESCAN_INTERVAL`], whichever comes first.
+//! 3. While a task runs: [`Queue::touch`] at least every [`TOUCH_INTERVAL`] (it renews
+//!    the lease on the claim's sidecar); [`QueueError::ClaimLost`] → stop the run, then
+//!    [`Queue::abandon`]; [`Queue::record_child_pid`] once `makemkvcon` runs.
+//! 4. At the end: [`Queue::finish`] (or [`Queue::fail`]). An I/O error there means the
+//!    result could not be written: the claim is kept and the result recorded with it;
+//!    keep touching it and call `finish` again later. Pause-now and shutdown stop the
 //!    child first, then [`Queue::requeue`].
 //! 5. About once a minute: [`Queue::recover_expired`], for claims of daemons that died.
 //!
@@ -28,26 +32,36 @@
 //! - [`layout`]: directory names, task states, safe ids.
 //! - [`task`]: the validated, typed [`Task`]; `validate` turns a file into a task or
 //!   an `INVALID_TASK` reason.
-//! - `select`: [`Queue::next`], the selection walk, poison handling.
+//! - `select`: [`Queue::next`], the selection walk, poison handling; `quarantine`:
+//!   queued files whose names are no task ids.
 //! - `claim`: [`Claim`], claim records, ownership sidecars, [`Queue::touch`].
-//! - `results`: [`Queue::finish`], [`Queue::requeue`], atomic result files.
-//! - `recovery`: [`Queue::recover`], attempts, partial rip output ([`rip_temp_dir`]).
+//! - `results`: [`Queue::finish`], [`Queue::requeue`], [`Queue::abandon`], atomic result
+//!   files.
+//! - `recovery`: [`Queue::recover`], attempts; `resume`: finished claims whose results
+//!   wait; `partial`: rip temp directories and partial output ([`rip_temp_dir`]);
+//!   `sweep`: leftover temp files.
 //! - `pause`, `listing`, `enqueue`: the `PAUSED` marker, [`Queue::list`],
 //!   [`Queue::enqueue`].
 //! - [`watch`]: [`QueueWatcher`], file-system notifications as wake-up hints.
-//! - `order` (`tasks.json` and the candidate order), `state` (the state directory),
-//!   `fsio` (atomic writes, no-follow reads, leases).
+//! - `order` (`tasks.json` and the candidate order), `problems` (missing folders, an
+//!   oversized `tasks.json`), `state` (the state directory), `fsio` (atomic writes,
+//!   no-follow reads, leases).
 
 mod claim;
 mod enqueue;
 pub mod layout;
 mod listing;
 mod order;
+mod partial;
 mod pause;
+mod problems;
+mod quarantine;
 mod recovery;
 mod results;
+mod resume;
 mod select;
 mod state;
+mod sweep;
 pub mod task;
 mod validate;
 pub mod watch;
@@ -62,7 +76,9 @@ pub use claim::Claim;
 pub use enqueue::NewTask;
 pub use layout::{Layout, TaskState, is_safe_id};
 pub use listing::TaskEntry;
-pub use recovery::{OrphanChild, RecoveryReport, rip_temp_dir};
+pub use partial::rip_temp_dir;
+pub use problems::QueueProblems;
+pub use recovery::{OrphanChild, PendingResult, RecoveryReport};
 pub use results::failure_result;
 pub use select::Rejected;
 pub use task::{RipSpec, Task, TaskInput, TaskKind};
@@ -70,7 +86,8 @@ pub use watch::{QueueWatcher, RESCAN_INTERVAL};
 
 use state::StateStore;
 
-/// A claim whose file was touched within this long is live: nobody else may move it.
+/// A claim whose lease was renewed within this long is live: nobody else may move it.
+/// [`Queue::with_lease`] shortens it (tests, through the daemon's hidden `--lease-ms`).
 pub const LEASE: Duration = Duration::from_secs(5 * 60);
 
 /// How often the engine must [`Queue::touch`] a running task (at most).
@@ -85,6 +102,10 @@ pub const INCOMPLETE_GRACE: Duration = Duration::from_secs(2);
 
 /// Largest task file accepted; bigger ones are `INVALID_TASK`.
 pub const MAX_TASK_BYTES: u64 = 1024 * 1024;
+
+/// Largest `tasks.json` read (SPEC §4 "Bounded reads"); a bigger one is a status problem
+/// and the order falls back to oldest first.
+pub const MAX_ORDER_BYTES: u64 = 16 * 1024 * 1024;
 
 /// What can go wrong while working the queue. Problems with one task file never surface
 /// here: they become `INVALID_TASK` results. These are problems with the directories
@@ -149,26 +170,51 @@ pub struct Queue {
     bad_order: Arc<Mutex<Option<(SystemTime, u64)>>>,
     /// Invalid tasks failed by selection, until the engine takes them.
     rejected: Arc<Mutex<VecDeque<Rejected>>>,
+    /// How long a claim stays live without a renewal ([`LEASE`] unless shortened).
+    lease: Duration,
+    /// What is wrong with the queue directory itself right now, for the status.
+    problems: Arc<Mutex<QueueProblems>>,
 }
 
 impl Queue {
     /// Opens the queue at `tasks_dir` (creating `queued/`, `in_progress/`, `complete/`
-    /// and `failed/` if missing) with private state under `state_dir/queue/`.
+    /// and `failed/` if missing: see [`Queue::ensure_folders`]) with private state under
+    /// `state_dir/queue/`. Only an unusable state directory is an error.
     pub fn open(
         tasks_dir: impl Into<PathBuf>,
         state_dir: &Path,
         daemon_id: impl Into<String>,
     ) -> Result<Self, QueueError> {
-        let layout = Layout::new(tasks_dir);
-        layout.ensure()?;
         let state = StateStore::open(state_dir)?;
-        Ok(Self {
-            layout,
+        let queue = Self {
+            layout: Layout::new(tasks_dir),
             state,
             daemon_id: daemon_id.into(),
             bad_order: Arc::new(Mutex::new(None)),
             rejected: Arc::new(Mutex::new(VecDeque::new())),
-        })
+            lease: LEASE,
+            problems: Arc::new(Mutex::new(QueueProblems::default())),
+        };
+        // A queue folder that cannot be made (a file in its place, a read-only mount) is
+        // a status problem, re-checked on every pass: no reason not to start, and
+        // finished tasks whose results wait must be able to start again.
+        if let Err(e) = queue.ensure_folders() {
+            tracing::warn!("{e}");
+        }
+        Ok(queue)
+    }
+
+    /// The same queue with another lease length (the renewal period must stay well
+    /// under it). For tests that need a lease to expire in seconds, not minutes.
+    #[must_use]
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// How long a claim stays live without a renewal.
+    pub fn lease(&self) -> Duration {
+        self.lease
     }
 
     /// The directory layout.

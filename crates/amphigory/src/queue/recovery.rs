@@ -1,11 +1,13 @@
 //! Crash recovery (SPEC §4): claims this daemon recorded, and any daemon-owned
 //! `in_progress/` file whose lease expired, go back to `queued/` (at the head of the
 //! queue) with one more attempt counted; the third interruption fails the task with
-//! `RETRIES_EXHAUSTED`. A task whose result was already written is only cleaned up, never
-//! run twice. The partial output of an interrupted rip is removed: its hidden temporary
-//! directory [`rip_temp_dir`] and, for this daemon's own claims, the runner's
-//! `.amphigory-rip-<pid>-…` directories made by the previous process. Webapp tasks are
-//! never touched.
+//! `RETRIES_EXHAUSTED`. A task whose result was already written is only cleaned up, and
+//! one that finished but whose result could not be written gets that result now (see
+//! `resume`): neither is ever run twice, and the output of a finished rip is never
+//! removed. The partial output of an interrupted rip is removed: its hidden temporary
+//! directories ([`rip_temp_dir`](super::rip_temp_dir)) and, for this daemon's own
+//! claims, the runner's `.amphigory-rip-<pid>-…` directories made by the previous
+//! process. Webapp tasks are never touched, and neither are this daemon's live claims.
 
 use std::collections::HashSet;
 use std::fs;
@@ -13,27 +15,21 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use amphigory_wire::result::TaskResult;
 use amphigory_wire::{ErrorCode, TaskError};
 
-use crate::makemkv::runner::TEMP_DIR_PREFIX;
-
-use super::layout::{SIDECAR_EXT, TaskState, stem_of};
+use super::claim::{Claim, Sidecar};
+use super::layout::{TaskState, stem_of};
+use super::partial::{remove_placed_output, remove_runner_dirs, remove_temp_dir, temp_dirs_of};
 use super::select::Rejected;
 use super::state::ClaimRecord;
-use super::task::{IdOwner, Task, owner_by_id};
+use super::task::{IdOwner, owner_by_id};
 use super::validate::{Verdict, examine_path};
-use super::{LEASE, MAX_ATTEMPTS, Queue, QueueError};
-use crate::fsio::{self, TEMP_PREFIX, TEMP_SUFFIX};
-
-/// The hidden directory a rip writes into before its file is renamed into place:
-/// `<output_dir>/.amphigory-<task id>`. The runner rips there; recovery, `requeue` and
-/// `finish` remove it.
-pub fn rip_temp_dir(output_dir: &Path, task_id: &str) -> PathBuf {
-    output_dir.join(format!(".amphigory-{task_id}"))
-}
+use super::{MAX_ATTEMPTS, Queue, QueueError};
+use crate::fsio;
 
 /// What recovery did.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Default)]
 pub struct RecoveryReport {
     /// Put back into `queued/` (at the head of the queue), one more attempt counted.
     pub requeued: Vec<String>,
@@ -41,6 +37,12 @@ pub struct RecoveryReport {
     pub failed: Vec<Rejected>,
     /// A result was already in `complete/`: only the leftover claim was removed.
     pub already_complete: Vec<String>,
+    /// Finished before the interruption, its result not yet written: written now.
+    pub finished_late: Vec<String>,
+    /// This daemon's tasks that finished before it stopped and whose results still
+    /// cannot be written: the claims are kept (and their leases renewed); the engine
+    /// retries them with [`Queue::finish`].
+    pub pending: Vec<PendingResult>,
     /// Daemon tasks in progress elsewhere with a live lease: left alone.
     pub live_elsewhere: Vec<String>,
     /// `makemkvcon` children recorded by the previous run of this daemon, which may
@@ -48,6 +50,17 @@ pub struct RecoveryReport {
     pub orphan_children: Vec<OrphanChild>,
     /// Partial rip output removed.
     pub removed_partials: Vec<PathBuf>,
+}
+
+/// A claim whose task finished and whose result is still to be written.
+#[derive(Debug)]
+pub struct PendingResult {
+    /// The claim, still held.
+    pub claim: Claim,
+    /// Its result.
+    pub result: TaskResult,
+    /// Why it could not be written at the last try.
+    pub error: QueueError,
 }
 
 impl RecoveryReport {
@@ -62,14 +75,17 @@ impl RecoveryReport {
         for id in &self.already_complete {
             tracing::info!(task_id = %id, "interrupted after its result was written; cleaned up");
         }
+        for id in &self.finished_late {
+            tracing::info!(task_id = %id, "finished before the interruption; its result is written now");
+        }
+        for pending in &self.pending {
+            tracing::warn!(task_id = %pending.claim.id(), "finished, but its result still cannot be written; retrying");
+        }
         for id in &self.live_elsewhere {
-            tracing::info!(task_id = %id, "in progress under another daemon's live lease");
+            tracing::debug!(task_id = %id, "in progress under another daemon's live lease");
         }
         for orphan in &self.orphan_children {
             tracing::warn!(task_id = %orphan.task_id, pid = orphan.pid, "makemkvcon of the previous run may still be running");
-        }
-        for path in &self.removed_partials {
-            tracing::info!(path = %path.display(), "removed partial rip output");
         }
     }
 }
@@ -106,8 +122,8 @@ impl Queue {
     }
 
     /// Recovers daemon tasks whose lease expired (their daemon died or hangs). Safe to
-    /// call while running, e.g. every minute: live claims, including this daemon's
-    /// (touched every 30 s), are never touched.
+    /// call while running, e.g. every minute: live claims are never touched, and this
+    /// daemon's own claims (those in its state directory) never, live or not.
     pub fn recover_expired(&self) -> Result<RecoveryReport, QueueError> {
         let mut report = RecoveryReport::default();
         self.recover_expired_into(&HashSet::new(), &mut report)?;
@@ -128,26 +144,40 @@ impl Queue {
                 pid,
             });
         }
-        let file = self.layout.file(TaskState::InProgress, id);
-        let ours = match (self.read_sidecar(id), record) {
+        let sidecar = self
+            .read_sidecar(id)
+            .map_err(|e| QueueError::io("read", self.layout.sidecar(id), e))?;
+        let owner = match sidecar {
+            Some(Sidecar::Owner(owner)) => Some(owner),
+            _ => None,
+        };
+        let ours = match (&owner, record) {
             (Some(owner), Some(record)) => owner.nonce == record.nonce,
             (Some(owner), None) => owner.daemon_id == self.daemon_id,
             // Killed between the rename and the sidecar, or the claim never happened
             // (or someone without sidecars took it since): the lease decides.
             (None, _) => false,
         };
-        self.state.remove_claim(id)?;
         if !ours {
             // Someone else's claim now (or undecidable): its partial output is live.
+            self.state.remove_claim(id)?;
             return Ok(false);
         }
-        if let Some(record) = record {
-            if let Some(dir) = record.output_dir.as_deref() {
-                self.remove_partial_in(dir, id, report);
-                remove_runner_dirs(dir, record.pid, report);
+        let finished = record.and_then(|r| r.finished.clone());
+        if let Some(owner) = owner {
+            if let Some(result) = finished.or(owner.finished.clone()) {
+                self.resume(id, &owner, result, report)?;
+                return Ok(true);
             }
         }
-        if !fsio::exists(&file) {
+        self.state.remove_claim(id)?;
+        if let Some(record) = record {
+            if let Some(dir) = record.output_dir.as_deref() {
+                self.remove_partials(dir, id, &mut report.removed_partials);
+                remove_runner_dirs(dir, record.pid, &mut report.removed_partials);
+            }
+        }
+        if !fsio::exists(&self.layout.file(TaskState::InProgress, id)) {
             self.remove_sidecar(id)?;
             return Ok(true);
         }
@@ -161,7 +191,12 @@ impl Queue {
         report: &mut RecoveryReport,
     ) -> Result<(), QueueError> {
         let dir = self.layout.dir(TaskState::InProgress);
-        let entries = fs::read_dir(&dir).map_err(|e| QueueError::io("list", &dir, e))?;
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            // Nothing in progress; the next pass makes the folder again.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(QueueError::io("list", &dir, e)),
+        };
         let mut stems: Vec<String> = entries
             .flatten()
             .filter_map(|e| e.file_name().to_str().and_then(stem_of).map(str::to_owned))
@@ -169,12 +204,15 @@ impl Queue {
             .collect();
         stems.sort();
         for stem in stems {
+            if self.state.has_claim(&stem) {
+                continue; // our own claim: live, or settled by start-up recovery
+            }
             let file = dir.join(format!("{stem}.json"));
             match examine_path(&stem, &file) {
                 None | Some(Verdict::NotOurs(_)) => continue,
                 Some(_) => {}
             }
-            if self.lease_age(&stem).is_some_and(|age| age < LEASE) {
+            if self.lease_age(&stem).is_some_and(|age| age < self.lease) {
                 report.live_elsewhere.push(stem);
                 continue;
             }
@@ -185,8 +223,9 @@ impl Queue {
         Ok(())
     }
 
-    /// Time since the claim on `id` was last renewed: the younger of the `in_progress`
-    /// file and its sidecar. `None` when the file is gone.
+    /// Time since the claim on `id` was last renewed: the younger of its sidecar's and
+    /// the `in_progress` file's mtimes (the sidecar is what a live daemon renews; the
+    /// file's counts for claims without one). `None` when the file is gone.
     pub(crate) fn lease_age(&self, id: &str) -> Option<Duration> {
         let file = fsio::age(&self.layout.file(TaskState::InProgress, id)).ok()??;
         match fsio::age(&self.layout.sidecar(id)) {
@@ -196,7 +235,8 @@ impl Queue {
     }
 
     /// An interrupted run of `id`, which we may recover: clean up if its result exists,
-    /// else put it back (one more attempt) or fail it after [`MAX_ATTEMPTS`].
+    /// write the result its sidecar carries if it finished, else put it back (one more
+    /// attempt) or fail it after [`MAX_ATTEMPTS`].
     fn interrupted(&self, id: &str, report: &mut RecoveryReport) -> Result<(), QueueError> {
         if fsio::exists(&self.layout.file(TaskState::Complete, id)) {
             self.clear_claim(id)?;
@@ -205,10 +245,21 @@ impl Queue {
             return Ok(());
         }
         let file = self.layout.file(TaskState::InProgress, id);
-        if let Some(Verdict::Valid(task)) = examine_path(id, &file) {
-            if let Some(removed) = self.remove_partial(&task) {
-                report.removed_partials.push(removed);
+        let task = match examine_path(id, &file) {
+            Some(Verdict::Valid(task)) => Some(task),
+            _ => None,
+        };
+        if let Ok(Some(Sidecar::Owner(owner))) = self.read_sidecar(id) {
+            if let Some(result) = owner.finished {
+                self.write_result(task.as_ref().map(|t| &t.raw), &result)?;
+                self.clear_claim(id)?;
+                self.state.forget(id)?;
+                report.finished_late.push(id.to_owned());
+                return Ok(());
             }
+        }
+        if let Some(rip) = task.as_ref().and_then(|t| t.rip()) {
+            self.remove_partials(&rip.directory, id, &mut report.removed_partials);
         }
         // The old claim's sidecar goes first: once the file is back in `queued/` a new
         // claim (and its sidecar) may follow at any moment.
@@ -256,140 +307,18 @@ impl Queue {
         Ok(())
     }
 
-    /// Removes the hidden temporary directory of a rip, if there is one. Returns it when
-    /// something was removed.
-    pub(crate) fn remove_partial(&self, task: &Task) -> Option<PathBuf> {
-        let rip = task.rip()?;
-        let mut report = RecoveryReport::default();
-        self.remove_partial_in(&rip.directory, &task.id, &mut report);
-        report.removed_partials.pop()
-    }
-
-    /// Removes `rip_temp_dir(dir, id)`. While `id` has no result, a file in `dir` that is
-    /// a second link of a file in the temp directory goes too: the interrupted run had
-    /// placed its output but not yet written the result (see the runner's
-    /// `RipRequest::temp_dir`), so the rerun rips it afresh rather than refusing to
-    /// overwrite it. With a result, that file is the task's output and stays.
-    fn remove_partial_in(&self, dir: &Path, id: &str, report: &mut RecoveryReport) {
-        if !fsio::exists(&self.layout.file(TaskState::Complete, id)) {
-            remove_placed_output(dir, &rip_temp_dir(dir, id), report);
-        }
-        remove_partial_at(dir, id, report);
-    }
-
-    /// Removes stale sidecars (no task file, older than a lease) and the temporary files
-    /// of interrupted atomic writes: at once when their writer is a dead process of this
-    /// host, else once they are older than a lease (another host may still be writing).
-    fn sweep_leftovers(&self) {
-        let in_progress = self.layout.dir(TaskState::InProgress);
-        let dirs = [
-            self.layout.root().to_path_buf(),
-            self.layout.dir(TaskState::Queued),
-            in_progress.clone(),
-            self.layout.dir(TaskState::Complete),
-            self.layout.dir(TaskState::Failed),
-        ];
-        for dir in dirs.into_iter().chain(self.state.dirs()) {
-            let Ok(entries) = fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let name = entry.file_name();
-                let Some(name) = name.to_str() else { continue };
-                let temp = name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX);
-                let sidecar = dir == in_progress
-                    && name.strip_suffix(SIDECAR_EXT).is_some_and(|stem| {
-                        stem.ends_with('.') && !fsio::exists(&dir.join(format!("{stem}json")))
-                    });
-                if !temp && !sidecar {
-                    continue;
-                }
-                let path = entry.path();
-                let orphaned = temp && fsio::temp_writer_is_dead(name);
-                if orphaned || fsio::age(&path).ok().flatten().is_some_and(|a| a >= LEASE) {
-                    if let Err(e) = fsio::remove_any(&path) {
-                        tracing::warn!(path = %path.display(), error = %e, "cannot remove leftover");
-                    }
-                }
+    /// Removes every claim's rip directory of `id` in `dir`. While `id` has no result, a
+    /// file in `dir` that is a second link of a file in such a directory goes too: the
+    /// interrupted run had placed its output but not yet written the result, so the
+    /// rerun rips it afresh rather than refusing to overwrite it. With a result, that
+    /// file is the task's output and stays.
+    fn remove_partials(&self, dir: &Path, id: &str, removed: &mut Vec<PathBuf>) {
+        let has_result = fsio::exists(&self.layout.file(TaskState::Complete, id));
+        for temp in temp_dirs_of(dir, id) {
+            if !has_result {
+                remove_placed_output(dir, &temp, removed);
             }
-        }
-    }
-}
-
-/// Removes the runner's own temp directories (`<TEMP_DIR_PREFIX><pid>-…`) made by the
-/// daemon process `pid` in `dir`. Only used for this daemon's own claim records, whose
-/// `pid` is our previous, dead incarnation on this host.
-fn remove_runner_dirs(dir: &Path, pid: u32, report: &mut RecoveryReport) {
-    let prefix = format!("{TEMP_DIR_PREFIX}{pid}-");
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let ours = entry
-            .file_name()
-            .to_str()
-            .is_some_and(|n| n.starts_with(&prefix));
-        if ours && entry.file_type().is_ok_and(|t| t.is_dir()) {
-            let path = entry.path();
-            match fs::remove_dir_all(&path) {
-                Ok(()) => report.removed_partials.push(path),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "cannot remove partial rip output")
-                }
-            }
-        }
-    }
-}
-
-/// Removes the regular files of `dir` that are the same file (device and inode) as a
-/// multiply linked regular file in `temp`.
-fn remove_placed_output(dir: &Path, temp: &Path, report: &mut RecoveryReport) {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(entries) = fs::read_dir(temp) else {
-        return;
-    };
-    let linked: HashSet<(u64, u64)> = entries
-        .flatten()
-        .filter_map(|e| fs::symlink_metadata(e.path()).ok())
-        .filter(|m| m.is_file() && m.nlink() > 1)
-        .map(|m| (m.dev(), m.ino()))
-        .collect();
-    let Ok(entries) = fs::read_dir(dir).map(|e| e.flatten()) else {
-        return;
-    };
-    for entry in entries.filter(|_| !linked.is_empty()) {
-        let path = entry.path();
-        let placed = fs::symlink_metadata(&path)
-            .is_ok_and(|m| m.is_file() && linked.contains(&(m.dev(), m.ino())));
-        if !placed {
-            continue;
-        }
-        match fs::remove_file(&path) {
-            Ok(()) => {
-                tracing::info!(path = %path.display(), "removed the output of an interrupted rip; it is ripped again");
-                report.removed_partials.push(path);
-            }
-            Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "cannot remove the output of an interrupted rip")
-            }
-        }
-    }
-}
-
-/// Removes `rip_temp_dir(dir, id)` if it is a real directory (never a link).
-fn remove_partial_at(dir: &Path, id: &str, report: &mut RecoveryReport) {
-    let temp = rip_temp_dir(dir, id);
-    let is_dir = fs::symlink_metadata(&temp).is_ok_and(|m| m.is_dir());
-    if !is_dir {
-        return;
-    }
-    match fs::remove_dir_all(&temp) {
-        Ok(()) => {
-            tracing::info!(path = %temp.display(), "removed partial rip output");
-            report.removed_partials.push(temp);
-        }
-        Err(e) => {
-            tracing::warn!(path = %temp.display(), error = %e, "cannot remove partial rip output")
+            remove_temp_dir(&temp, removed);
         }
     }
 }
@@ -412,7 +341,7 @@ mod tests {
         let queued = queue.layout().file(TaskState::Queued, "a-rip");
         fs::write(queued, task.to_string()).unwrap();
         let claim = queue.next(|_| true).unwrap().unwrap();
-        let temp = rip_temp_dir(&out, "a-rip");
+        let temp = claim.rip_temp_dir().unwrap();
         fs::create_dir(&temp).unwrap();
         fs::write(temp.join("title_t00.mkv"), b"movie").unwrap();
         let destination = out.join("M.mkv");

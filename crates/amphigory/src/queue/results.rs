@@ -1,6 +1,7 @@
 //! Results (SPEC §4.2): `complete/<id>.json` written atomically, and for failures
-//! `failed/<id>.json`, the task with the result merged over it. Also handing a claim back
-//! (`requeue`) and cancelling a queued task.
+//! `failed/<id>.json`, the task with the result merged over it; a result that cannot be
+//! written yet is kept with its claim. Also handing a claim back (`requeue`), letting go
+//! of one that is lost (`abandon`) and cancelling a queued task.
 
 use amphigory_wire::result::{ResultStatus, TaskResult};
 use amphigory_wire::task::TaskType;
@@ -10,6 +11,7 @@ use serde_json::Value;
 
 use super::claim::{Claim, Ticket};
 use super::layout::{TaskState, is_safe_id};
+use super::partial::{remove_placed_output, remove_temp_dir};
 use super::state::json_bytes;
 use super::validate::{Verdict, examine_path};
 use super::{Queue, QueueError};
@@ -46,8 +48,14 @@ impl Queue {
     /// Writes the result of a claimed task and ends the claim: checks the claim is still
     /// ours ([`QueueError::ClaimLost`] otherwise, and nothing is written), writes
     /// `failed/<id>.json` (failures) then `complete/<id>.json` atomically, removes the
-    /// rip's temporary directory if left, then the `in_progress` file, the sidecar, the
-    /// claim record and the attempt count.
+    /// rip's temporary directory, then the `in_progress` file, the sidecar, the claim
+    /// record and the attempt count.
+    ///
+    /// When the result cannot be written (disk full, `complete/` missing or read-only,
+    /// out of descriptors) the claim stays, and the result is recorded with it (claim
+    /// record and sidecar) so that no restart and no other daemon runs the task again:
+    /// call `finish` again later (SPEC §4 "A result that cannot be written"), renewing
+    /// the lease meanwhile.
     pub fn finish(&self, claim: &Claim, result: &TaskResult) -> Result<(), QueueError> {
         if result.task_id != claim.id() {
             return Err(QueueError::Invalid(format!(
@@ -57,10 +65,42 @@ impl Queue {
             )));
         }
         self.check_owner(&claim.ticket)?;
-        self.write_result(Some(&claim.task.raw), result)?;
-        self.remove_partial(&claim.task);
+        if let Err(e) = self
+            .ensure_folders()
+            .and_then(|()| self.write_result(Some(&claim.task.raw), result))
+        {
+            self.park_result(claim, result);
+            return Err(e);
+        }
+        if let Some(temp) = claim.rip_temp_dir() {
+            // Holds the second link of the placed file, no longer needed as proof.
+            if let Err(e) = fsio::remove_any(&temp) {
+                tracing::warn!(path = %temp.display(), error = %e, "cannot remove the rip's temp directory");
+            }
+        }
         self.clear_claim(claim.id())?;
         self.state.forget(claim.id())
+    }
+
+    /// Records, with the claim, the result that could not be written yet (best effort:
+    /// what cannot be recorded is logged, and the caller keeps the result in memory).
+    fn park_result(&self, claim: &Claim, result: &TaskResult) {
+        let id = claim.id();
+        match self.state.read_claim(id) {
+            Some(record) if record.finished.as_ref() == Some(result) => return,
+            Some(mut record) => {
+                record.finished = Some(result.clone());
+                if let Err(e) = self.state.write_claim(&record) {
+                    tracing::warn!(task_id = %id, error = %e, "cannot record the finished task in the state directory");
+                }
+            }
+            None => {
+                tracing::warn!(task_id = %id, "no claim record to note the finished task in")
+            }
+        }
+        if let Err(e) = self.write_sidecar_with(&claim.ticket, Some(result)) {
+            tracing::warn!(task_id = %id, error = %e, "cannot note the finished task in its sidecar");
+        }
     }
 
     /// Fails a claimed task with `error` ([`failure_result`] from the claim time, then
@@ -73,14 +113,46 @@ impl Queue {
     }
 
     /// Puts a claimed task back at the head of the queue (pause-now, shutdown): removes
-    /// the rip's temporary directory, renames the file back into `queued/` and records it
-    /// in the "run first" list. The attempt count does not change. Call it once the
+    /// the rip's partial output, renames the file back into `queued/` and records it in
+    /// the "run first" list. The attempt count does not change. Call it once the
     /// `makemkvcon` working on it has exited.
+    ///
+    /// If the file cannot be put back, the claim record goes anyway: the claim is then no
+    /// live claim of this daemon, and the lease rules take it back once it expires
+    /// (counted as an interrupted attempt), rather than leaving it stranded.
     pub fn requeue(&self, claim: &Claim) -> Result<(), QueueError> {
         self.check_owner(&claim.ticket)?;
-        self.remove_partial(&claim.task);
-        self.state.push_front(claim.id())?;
-        self.release(&claim.ticket)
+        self.discard_output(claim);
+        if let Err(e) = self.state.push_front(claim.id()) {
+            tracing::warn!(task_id = %claim.id(), error = %e, "cannot put the task first in line");
+        }
+        self.release(&claim.ticket).inspect_err(|_| {
+            if let Err(e) = self.state.remove_claim(claim.id()) {
+                tracing::warn!(task_id = %claim.id(), error = %e, "cannot remove the claim record");
+            }
+        })
+    }
+
+    /// Lets go of a claim that is not ours any more ([`QueueError::ClaimLost`]): its
+    /// partial output goes (and what it placed, unless the task has a result now: then
+    /// that file may be the result's), the claim record too; the task file and sidecar,
+    /// someone else's now, stay untouched. Call it once `makemkvcon` has exited.
+    pub fn abandon(&self, claim: &Claim) -> Result<(), QueueError> {
+        self.discard_output(claim);
+        self.state.remove_claim(claim.id())
+    }
+
+    /// Removes this claim's rip directory and, while the task has no result, the file it
+    /// placed at the destination.
+    fn discard_output(&self, claim: &Claim) {
+        let (Some(rip), Some(temp)) = (claim.task().rip(), claim.rip_temp_dir()) else {
+            return;
+        };
+        let mut removed = Vec::new();
+        if !fsio::exists(&self.layout.file(TaskState::Complete, claim.id())) {
+            remove_placed_output(&rip.directory, &temp, &mut removed);
+        }
+        remove_temp_dir(&temp, &mut removed);
     }
 
     /// Removes a queued daemon task and writes a `TASK_CANCELLED` result for it, so the

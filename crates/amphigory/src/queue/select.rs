@@ -72,12 +72,25 @@ impl Queue {
     /// task whose file is in `queued/`, whose input is satisfied and that `can_run`
     /// accepts (e.g. its drive is free; `can_run` is only asked about valid tasks).
     /// Nothing is claimed while the queue is paused. Invalid tasks met on the way are
-    /// failed at once; collect them with [`Queue::take_rejected`] to log and publish.
+    /// failed at once (and files whose names are no task ids moved aside); collect them
+    /// with [`Queue::take_rejected`] to log and publish. A queue folder that is missing is
+    /// created again first; one that cannot be is an error (and a status problem).
     pub fn next(&self, can_run: impl Fn(&Task) -> bool) -> Result<Option<Claim>, QueueError> {
+        self.ensure_folders()?;
         if self.is_paused() {
             return Ok(None);
         }
-        for id in self.candidates()? {
+        let candidates = self.candidates()?;
+        for name in &candidates.odd_names {
+            match self.quarantine(name) {
+                Ok(Some(rejected)) => self.push_rejected(rejected),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(file = ?name, error = %e, "cannot move a badly named task aside")
+                }
+            }
+        }
+        for id in candidates.ids {
             match self.consider(&id, &can_run) {
                 Ok(Step::Skip) => {}
                 Ok(Step::Rejected(r)) => self.push_rejected(r),
@@ -97,6 +110,7 @@ impl Queue {
     pub fn waiting_tasks(&self) -> Result<Vec<Task>, QueueError> {
         Ok(self
             .candidates()?
+            .ids
             .into_iter()
             .filter_map(
                 |id| match examine_path(&id, &self.layout.file(TaskState::Queued, &id)) {

@@ -3,7 +3,7 @@
 //! ```text
 //! queue/
 //!   state.json        {"attempts": {"<id>": n, …}, "front": ["<id>", …]}
-//!   claims/<id>.json  {"task_id","daemon_id","nonce","pid","claimed_at","child_pid","output_dir"}
+//!   claims/<id>.json  {"task_id","daemon_id","nonce","pid","claimed_at","child_pid","output_dir","finished"?}
 //! ```
 //!
 //! `attempts` counts interrupted runs per task (never written into the webapp's files);
@@ -20,6 +20,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use amphigory_wire::result::TaskResult;
 use serde::{Deserialize, Serialize};
 
 use super::QueueError;
@@ -27,7 +28,7 @@ use super::layout::is_safe_id;
 use crate::fsio;
 
 /// One claim this daemon made (or was about to make).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct ClaimRecord {
     pub task_id: String,
     pub daemon_id: String,
@@ -43,6 +44,10 @@ pub(crate) struct ClaimRecord {
     /// A rip's output directory, so recovery can remove the partial output.
     #[serde(default)]
     pub output_dir: Option<PathBuf>,
+    /// The task finished, but its result could not be written yet (SPEC §4 "A result
+    /// that cannot be written"): this is the result, to be written, never run again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<TaskResult>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -107,6 +112,12 @@ impl StateStore {
     pub fn read_claim(&self, id: &str) -> Option<ClaimRecord> {
         let bytes = fs::read(self.claim_path(id)).ok()?;
         serde_json::from_slice(&bytes).ok()
+    }
+
+    /// True when there is a claim record for `id` (or it cannot be told: a claim that may
+    /// be ours is never treated as someone else's).
+    pub fn has_claim(&self, id: &str) -> bool {
+        !matches!(fs::symlink_metadata(self.claim_path(id)), Err(e) if e.kind() == io::ErrorKind::NotFound)
     }
 
     /// Removes the claim record for `id` (fine if there is none).
@@ -251,6 +262,7 @@ mod tests {
             claimed_at: "t".into(),
             child_pid: Some(42),
             output_dir: Some("/x/".into()),
+            finished: None,
         };
         s.write_claim(&rec).unwrap();
         fs::write(s.claims_dir().join("junk-rip.json"), b"{").unwrap();

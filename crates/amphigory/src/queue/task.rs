@@ -6,8 +6,6 @@ use std::path::PathBuf;
 use amphigory_wire::task::{TaskType, type_from_id};
 use serde_json::Value;
 
-use super::recovery::rip_temp_dir;
-
 /// A daemon task (`scan` or `rip`) that passed validation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
@@ -73,12 +71,6 @@ impl RipSpec {
     /// `directory/filename`.
     pub fn output_path(&self) -> PathBuf {
         self.directory.join(&self.filename)
-    }
-
-    /// The hidden directory the runner rips into before renaming the file into place;
-    /// see [`rip_temp_dir`].
-    pub fn temp_dir(&self, task_id: &str) -> PathBuf {
-        rip_temp_dir(&self.directory, task_id)
     }
 }
 

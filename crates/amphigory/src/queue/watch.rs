@@ -1,5 +1,6 @@
 //! Wake-ups: file-system notifications (inotify / FSEvents) on `queued/`, `tasks.json`
-//! and `PAUSED` signal a [`tokio::sync::Notify`]. Events are hints, never the truth: the
+//! and `PAUSED` (the queue directory watched recursively, so a `queued/` deleted and made
+//! again is watched again) signal a [`tokio::sync::Notify`]. Events are hints, never the truth: the
 //! engine rescans the queue on every signal *and* at least every
 //! [`RESCAN_INTERVAL`], because events get lost on shared mounts. There is no debounce:
 //! a signal is a stored permit (`notify_one`), so a burst of events costs one rescan,
@@ -24,7 +25,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::RecommendedWatcher;
+use notify::{RecommendedWatcher, RecursiveMode};
 use tokio::sync::Notify;
 
 use super::QueueError;
@@ -51,9 +52,16 @@ impl QueueWatcher {
     }
 }
 
+/// The whole queue directory, recursively: a `queued/` deleted and made again (SPEC §4
+/// "Missing queue directories") is watched again at once. Changes elsewhere (`complete/`,
+/// `in_progress/`) are filtered out by name before they wake anyone.
 fn watch(layout: &Layout, wake: Arc<Notify>) -> notify::Result<RecommendedWatcher> {
-    let queued = layout.dir(TaskState::Queued);
-    crate::fswatch::watch_dirs(&[&queued, layout.root()], wake, relevant_path)
+    crate::fswatch::watch_dirs(
+        &[layout.root()],
+        RecursiveMode::Recursive,
+        wake,
+        relevant_path,
+    )
 }
 
 /// Creations, removals, renames, writes of `queued/*`, `tasks.json`, `PAUSED`.

@@ -101,6 +101,13 @@ pub struct DaemonSpec {
     /// Show the tray on this D-Bus session bus (`DBUS_SESSION_BUS_ADDRESS`) instead of
     /// running `--headless`.
     pub tray_bus: Option<String>,
+    /// More `amphigory daemon` arguments (hidden test options such as `--lease-ms`).
+    pub args: Vec<String>,
+    /// `--log-level`.
+    pub log_level: &'static str,
+    /// Run as this (unprivileged) user id, group id the same; the rig hands the daemon's
+    /// directories to it first (see [`Rig::hand_over`]). Needs root.
+    pub uid: Option<u32>,
 }
 
 impl DaemonSpec {
@@ -111,7 +118,16 @@ impl DaemonSpec {
             drives: 1,
             sim_rate: 20_000.0,
             tray_bus: None,
+            args: Vec::new(),
+            log_level: "info",
+            uid: None,
         }
+    }
+
+    /// With these extra daemon arguments.
+    pub fn with_args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| (*a).to_owned()));
+        self
     }
 }
 
@@ -329,7 +345,8 @@ impl Rig {
                 &spec.sim_rate.to_string(),
             ])
             .args(["--ws-port", "0", "--no-webapp"])
-            .args(["--log-level", "info"])
+            .args(["--log-level", spec.log_level])
+            .args(&spec.args)
             .env("USER", &spec.name)
             .env("NO_COLOR", "1")
             .env("TMPDIR", self.root().join("tmp"))
@@ -339,6 +356,11 @@ impl Rig {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        if let Some(uid) = spec.uid {
+            use std::os::unix::process::CommandExt;
+            self.hand_over(&spec.name, uid);
+            command.uid(uid).gid(uid);
+        }
         match &spec.tray_bus {
             Some(bus) => command.env("DBUS_SESSION_BUS_ADDRESS", bus),
             None => command.arg("--headless"),
@@ -349,6 +371,32 @@ impl Rig {
             }
         }
         Daemon::spawn(command, &spec.name)
+    }
+
+    /// Makes everything a daemon named `name` uses writable by `uid` (its state, runtime,
+    /// temp and home directories, the queue folders, `out/`), so it can run as that user.
+    /// Files already in the queue stay the test's (root's), as the webapp's would.
+    pub fn hand_over(&self, name: &str, uid: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        let root = self.root();
+        fs::set_permissions(root, fs::Permissions::from_mode(0o755)).unwrap();
+        let state = self.state_dir(name);
+        fs::create_dir_all(&state).unwrap();
+        let dirs = [
+            state,
+            self.runtime_dir(name),
+            root.join("tmp"),
+            root.join("home"),
+            self.out(),
+            self.tasks(),
+            self.dir(TaskState::Queued),
+            self.dir(TaskState::InProgress),
+            self.dir(TaskState::Complete),
+            self.dir(TaskState::Failed),
+        ];
+        for dir in dirs {
+            std::os::unix::fs::chown(&dir, Some(uid), Some(uid)).unwrap();
+        }
     }
 
     /// Pids of live simulated makemkvcon processes of this test (found by the sim

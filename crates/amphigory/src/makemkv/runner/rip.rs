@@ -9,8 +9,10 @@
 //!   `OUTPUT_WRITE_FAILED` (before an hour of ripping, not after), and the final move
 //!   refuses to replace a file that appeared meanwhile (hard link + unlink, which fails
 //!   on an existing name; plain rename after a check where hard links are unsupported).
-//! - With an expected size and [`RunnerConfig::free_space_margin`](super::RunnerConfig),
-//!   the volume must have that much free (`statvfs`) before anything starts.
+//! - With [`RipRequest::space_needed`] and
+//!   [`RunnerConfig::free_space_margin`](super::RunnerConfig), the volume must have that
+//!   much free, less what other running rips to it still need (the runner's
+//!   [`SpaceLedger`](super::SpaceLedger)), before anything starts.
 //! - MakeMKV writes into `<output>/.amphigory-rip-<daemon pid>-<random>/`; an `mkv` run
 //!   prints no `TINFO`, so its file is the single `.mkv` found there. The directory is
 //!   removed on every path (success, failure, cancel, and on drop as a backstop), except
@@ -40,8 +42,11 @@ pub struct RipRequest {
     pub output_dir: PathBuf,
     /// File name of the result (no `/`).
     pub filename: String,
-    /// Expected size in bytes, from the scan: free-space check, size and speed estimates.
+    /// Expected size in bytes (the task's, else the scan's): size and speed estimates.
     pub expected_size: Option<u64>,
+    /// Bytes to find free (and hold while the rip runs) before it starts; `None` skips
+    /// the check. Usually `expected_size`, else a default for the disc type.
+    pub space_needed: Option<u64>,
     /// Hidden directory (inside `output_dir`) to rip into before the rename. Named per task
     /// by the engine (`queue::rip_temp_dir`) so any daemon's crash recovery can find and
     /// remove it; `None` makes a fresh uniquely named one. A named directory outlives a
@@ -86,10 +91,14 @@ impl Runner {
         on_progress: impl FnMut(ProgressUpdate) + Send,
     ) -> Result<RipOutput, RunError> {
         let destination = check_destination(request)?;
-        if let (Some(size), Some(margin)) = (request.expected_size, self.config.free_space_margin) {
-            check_free_space(&request.output_dir, size.saturating_add(margin))?;
-        }
+        let space = match (request.space_needed, self.config.free_space_margin) {
+            (Some(size), Some(margin)) => {
+                Some(self.space.reserve(&request.output_dir, size, margin)?)
+            }
+            _ => None,
+        };
         let mut reporter = Reporter::new(ProgressKind::Rip, request.expected_size, on_progress);
+        reporter.space = space;
         let mut failures = Vec::new();
         for attempt in 1..=OPEN_ATTEMPTS {
             if attempt > 1 {
@@ -222,34 +231,6 @@ fn check_destination(request: &RipRequest) -> Result<PathBuf, RunError> {
         ));
     }
     Ok(destination)
-}
-
-/// `OUTPUT_WRITE_FAILED` unless `needed` bytes are free on `dir`'s volume.
-fn check_free_space(dir: &Path, needed: u64) -> Result<(), RunError> {
-    let stat = nix::sys::statvfs::statvfs(dir).map_err(|e| {
-        write_failed(
-            format!("Cannot check free space in {}", dir.display()),
-            Some(e.to_string()),
-        )
-    })?;
-    // The field types differ between platforms (u32 on macOS, u64 on Linux).
-    #[allow(clippy::useless_conversion)]
-    let available =
-        u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size()));
-    if available >= needed {
-        return Ok(());
-    }
-    Err(write_failed(
-        format!(
-            "Not enough free space in {}: {:.1} GB free, {:.1} GB needed",
-            dir.display(),
-            available as f64 / 1e9,
-            needed as f64 / 1e9
-        ),
-        Some(format!(
-            "available {available} bytes, needed {needed} bytes (expected size + margin)"
-        )),
-    ))
 }
 
 /// The temp directory of one attempt; removed when dropped, on every path.
