@@ -532,4 +532,17 @@ fn a_task_file_still_being_written_is_waited_for_not_failed() {
     assert_eq!(rejected.len(), 1);
     let message = &rejected[0].result.error.as_ref().unwrap().message;
     assert!(message.contains("not valid JSON (EOF"), "{message}");
+
+    // Written by a host whose clock runs an hour ahead: it would look fresh forever.
+    let path = queue.layout().file(TaskState::Queued, "c-scan");
+    fs::write(&path, br#"{"id": "c-scan", "ty"#).unwrap();
+    let ahead = SystemTime::now() + Duration::from_secs(3600);
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(ahead)
+        .unwrap();
+    assert!(queue.next(|_| true).unwrap().is_none());
+    assert_eq!(queue.take_rejected().len(), 1, "failed, not waited for");
 }

@@ -63,6 +63,7 @@ impl Queue {
             TaskKind::Scan => "scan",
             TaskKind::Rip(_) => "rip",
         };
+        self.ensure_folders()?;
         let queued = self.layout.dir(TaskState::Queued);
         for _ in 0..ID_TRIES {
             let id = new_task_id(type_name);

@@ -201,12 +201,18 @@ impl Queue {
     }
 }
 
-/// Modified less than [`INCOMPLETE_GRACE`] ago.
+/// Modified less than [`INCOMPLETE_GRACE`] ago. Not a file whose mtime lies further in
+/// the future than that (a writer's clock running ahead on a shared mount): it would
+/// look freshly written forever, and wait forever.
 fn is_fresh(path: &Path) -> bool {
-    fsio::age(path)
-        .ok()
-        .flatten()
-        .is_some_and(|age| age < INCOMPLETE_GRACE)
+    let Ok(modified) = std::fs::symlink_metadata(path).and_then(|m| m.modified()) else {
+        return false;
+    };
+    let now = std::time::SystemTime::now();
+    match now.duration_since(modified) {
+        Ok(age) => age < INCOMPLETE_GRACE,
+        Err(ahead) => ahead.duration() < INCOMPLETE_GRACE,
+    }
 }
 
 /// The `INVALID_TASK` error for a poison task.
