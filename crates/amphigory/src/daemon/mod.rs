@@ -20,9 +20,12 @@ use crate::servers::control::{self, ControlConfig, ControlContext, ControlListen
 use crate::servers::ws::{self, WsContext, WsServerConfig};
 use crate::sim::{Fault, SimRig};
 
+mod descriptors;
 pub mod eject;
 pub mod labels;
 mod orphans;
+
+use descriptors::FdBudget;
 
 use eject::Ejector;
 use labels::Labels;
@@ -188,6 +191,7 @@ pub async fn start(
 ) -> Result<DaemonHandle, DaemonError> {
     // Before anything with side effects: a second daemon stops here (exit 3).
     let control = bind_control(&options)?;
+    let budget = descriptors::raise_and_budget();
     create_private_dir(&options.state_dir)?;
     let (queue, recovery) = open_queue(&options)?;
     let (sim, command, monitor) = drives_and_command(&options)?;
@@ -202,8 +206,12 @@ pub async fn start(
         Arc::new(Labels::load(&options.state_dir).with_configured(options.drive_labels.clone()));
     let tasks = TaskTracker::new();
     let config_changed = Arc::new(Notify::new());
-    let ws_addrs =
-        start_ws_server(&options, &bus, &status, &tasks, &shutdown, &config_changed).await?;
+    let ws_ctx = WsContext {
+        bus: bus.clone(),
+        status: status.clone(),
+        config_changed: config_changed.clone(),
+    };
+    let ws_addrs = start_ws_server(&options, &budget, ws_ctx, &tasks, &shutdown).await?;
     if let Some(link) = options.webapp_link.clone() {
         let ctx = crate::servers::webapp_link::LinkContext {
             bus: bus.clone(),
@@ -250,7 +258,11 @@ pub async fn start(
         sim,
     };
     if let Some(listener) = control {
-        let served = ControlParts { labels, ejector };
+        let served = ControlParts {
+            labels,
+            ejector,
+            budget,
+        };
         handle.control_socket = Some(serve_control(
             listener, &handle, served, &options, &shutdown,
         ));
@@ -281,6 +293,7 @@ fn start_detection(
 struct ControlParts {
     labels: Arc<Labels>,
     ejector: Arc<Ejector>,
+    budget: FdBudget,
 }
 
 /// Takes the control socket (when one is configured), logging where it is.
@@ -313,6 +326,8 @@ fn serve_control(
     };
     let config = ControlConfig {
         heartbeat_interval: options.heartbeat_interval,
+        max_connections: parts.budget.control.clients,
+        max_refusing: parts.budget.control.refusing,
         ..ControlConfig::default()
     };
     let server = control::run(listener, ctx, config, shutdown.child_token());
@@ -343,13 +358,14 @@ fn publish_recovered(bus: &EventBus, report: &RecoveryReport) {
         .for_each(|f| bus.publish(crate::engine::rejected_event(f)));
 }
 
+/// Binds and serves the WebSocket server (when a port is configured) within its share of
+/// the descriptors; returns the addresses it listens on.
 async fn start_ws_server(
     options: &DaemonOptions,
-    bus: &EventBus,
-    status: &StatusHandle,
+    budget: &FdBudget,
+    ctx: WsContext,
     tasks: &TaskTracker,
     shutdown: &CancellationToken,
-    config_changed: &Arc<Notify>,
 ) -> Result<Vec<std::net::SocketAddr>, DaemonError> {
     let Some(port) = options.ws_port else {
         return Ok(Vec::new());
@@ -358,6 +374,8 @@ async fn start_ws_server(
         port,
         heartbeat_interval: options.heartbeat_interval,
         webapp_origin: options.webapp_url.clone(),
+        max_clients: budget.ws.clients,
+        max_refusing: budget.ws.refusing,
         ..WsServerConfig::default()
     };
     let listeners = ws::bind(config)
@@ -367,11 +385,6 @@ async fn start_ws_server(
     for addr in &addrs {
         tracing::info!("websocket listening on {addr}");
     }
-    let ctx = WsContext {
-        bus: bus.clone(),
-        status: status.clone(),
-        config_changed: config_changed.clone(),
-    };
     tasks.spawn(ws::run(listeners, ctx, shutdown.child_token()));
     Ok(addrs)
 }
