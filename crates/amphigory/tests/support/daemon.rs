@@ -101,6 +101,9 @@ pub struct DaemonSpec {
     /// Show the tray on this D-Bus session bus (`DBUS_SESSION_BUS_ADDRESS`) instead of
     /// running `--headless`.
     pub tray_bus: Option<String>,
+    /// Start it under this open-file limit, soft and hard (`ulimit -n`), so it cannot
+    /// raise it.
+    pub open_files: Option<u64>,
 }
 
 impl DaemonSpec {
@@ -111,6 +114,7 @@ impl DaemonSpec {
             drives: 1,
             sim_rate: 20_000.0,
             tray_bus: None,
+            open_files: None,
         }
     }
 }
@@ -348,6 +352,9 @@ impl Rig {
                 command.env_remove(key);
             }
         }
+        if let Some(limit) = spec.open_files {
+            limit_open_files(&mut command, limit);
+        }
         Daemon::spawn(command, &spec.name)
     }
 
@@ -369,6 +376,19 @@ impl Rig {
         let mut found = Vec::new();
         hidden_under(&self.out(), &mut found);
         found
+    }
+}
+
+/// Makes `command` start with `limit` as both its soft and hard open-file limit.
+fn limit_open_files(command: &mut Command, limit: u64) {
+    use nix::sys::resource::{Resource, setrlimit};
+    use std::os::unix::process::CommandExt;
+    // SAFETY: runs in the forked child before exec; setrlimit is a single system call
+    // (async-signal-safe) and nothing is allocated.
+    unsafe {
+        command.pre_exec(move || {
+            setrlimit(Resource::RLIMIT_NOFILE, limit, limit).map_err(std::io::Error::from)
+        });
     }
 }
 
