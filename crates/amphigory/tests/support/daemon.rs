@@ -104,6 +104,8 @@ pub struct DaemonSpec {
     /// Start it under this open-file limit, soft and hard (`ulimit -n`), so it cannot
     /// raise it.
     pub open_files: Option<u64>,
+    /// More arguments for `amphigory daemon` (e.g. `--socket PATH`).
+    pub args: Vec<String>,
 }
 
 impl DaemonSpec {
@@ -115,6 +117,7 @@ impl DaemonSpec {
             sim_rate: 20_000.0,
             tray_bus: None,
             open_files: None,
+            args: Vec::new(),
         }
     }
 }
@@ -334,6 +337,7 @@ impl Rig {
             ])
             .args(["--ws-port", "0", "--no-webapp"])
             .args(["--log-level", "info"])
+            .args(&spec.args)
             .env("USER", &spec.name)
             .env("NO_COLOR", "1")
             .env("TMPDIR", self.root().join("tmp"))
