@@ -17,8 +17,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-/// Pause after a failed `accept` (out of file descriptors…) before trying again: the
-/// pending connection stays in the backlog and would fail again at once.
+/// Pause after a failed `accept` (out of file descriptors…) before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// What to do with an accepted connection.
@@ -66,7 +65,6 @@ impl Admission {
 
     /// Decides about a connection just accepted.
     pub(crate) fn admit(&self) -> Admit {
-        self.accepted();
         if let Ok(permit) = self.serving.clone().try_acquire_owned() {
             let refused = self.refused.swap(0, Ordering::Relaxed);
             if refused > 0 {
@@ -93,13 +91,38 @@ impl Admission {
         }
     }
 
-    /// Logs a failed `accept` and waits before the next try; `false` when `shutdown`
-    /// fired meanwhile.
-    pub(crate) async fn accept_failed(
+    /// The next connection `accept` gives, or `None` once `shutdown` fires. A failed
+    /// `accept` (out of descriptors…) is logged and tried again after a pause: the
+    /// pending connection stays in the backlog and would fail again at once.
+    pub(crate) async fn next<T, F>(
         &self,
-        error: &io::Error,
         shutdown: &CancellationToken,
-    ) -> bool {
+        mut accept: impl FnMut() -> F,
+    ) -> Option<T>
+    where
+        F: Future<Output = io::Result<T>>,
+    {
+        loop {
+            let accepted = tokio::select! {
+                () = shutdown.cancelled() => return None,
+                accepted = accept() => accepted,
+            };
+            match accepted {
+                Ok(connection) => {
+                    self.accepted();
+                    return Some(connection);
+                }
+                Err(e) => self.accept_failed(&e),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return None,
+                () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
+            }
+        }
+    }
+
+    /// Logs a failed `accept`: a warning for the first of a run, then debug lines.
+    fn accept_failed(&self, error: &io::Error) {
         if self.failed.fetch_add(1, Ordering::Relaxed) == 0 {
             tracing::warn!(
                 "{} accept failed: {error}; retrying every {} ms",
@@ -108,10 +131,6 @@ impl Admission {
             );
         } else {
             tracing::debug!("{} accept failed again: {error}", self.what);
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => false,
-            () = tokio::time::sleep(ACCEPT_BACKOFF) => true,
         }
     }
 
@@ -143,6 +162,33 @@ mod tests {
         assert!(matches!(admission.admit(), Admit::Serve(_)));
         assert_eq!(admission.refused.load(Ordering::Relaxed), 0);
         drop(b);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failed_accepts_are_retried_until_shutdown() {
+        let admission = Admission::new("test", 1, 1);
+        let shutdown = CancellationToken::new();
+        let mut calls = 0;
+        let accept = || {
+            calls += 1;
+            let n = calls;
+            async move {
+                match n {
+                    1 | 2 => Err(io::Error::from_raw_os_error(24)), // EMFILE
+                    _ => Ok(n),
+                }
+            }
+        };
+        assert_eq!(admission.next(&shutdown, accept).await, Some(3));
+        assert_eq!(calls, 3, "two failures, each tried again");
+        assert_eq!(
+            admission.failed.load(Ordering::Relaxed),
+            0,
+            "the run of failures ended"
+        );
+        shutdown.cancel();
+        let never = || std::future::pending::<io::Result<u8>>();
+        assert_eq!(admission.next(&shutdown, never).await, None);
     }
 
     #[test]

@@ -143,16 +143,8 @@ async fn accept_loop(
         config.max_connections,
         config.max_refusing,
     );
-    loop {
-        let accepted = tokio::select! {
-            () = shared.shutdown.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(e) if admission.accept_failed(&e, &shared.shutdown).await => continue,
-            Err(_) => return,
-        };
+    let shutdown = &shared.shutdown;
+    while let Some((stream, _)) = admission.next(shutdown, || listener.accept()).await {
         let shared = shared.clone();
         match admission.admit() {
             Admit::Serve(permit) => {

@@ -246,16 +246,8 @@ async fn accept_loop(
     admission: Arc<Admission>,
     tracker: TaskTracker,
 ) {
-    loop {
-        let accepted = tokio::select! {
-            () = shared.shutdown.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let (stream, peer) = match accepted {
-            Ok(accepted) => accepted,
-            Err(e) if admission.accept_failed(&e, &shared.shutdown).await => continue,
-            Err(_) => return,
-        };
+    let shutdown = shared.shutdown.clone();
+    while let Some((stream, peer)) = admission.next(&shutdown, || listener.accept()).await {
         let shared = shared.clone();
         match admission.admit() {
             Admit::Serve(permit) => {
