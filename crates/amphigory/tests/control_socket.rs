@@ -198,7 +198,10 @@ async fn labels_are_loaded_at_start_up() {
 async fn stop_shuts_down_and_removes_socket_and_pid_file() {
     let mut daemon = Daemon::start().await;
     let pid_file = amphigory::servers::control::path::pid_path(&daemon.socket);
-    assert!(pid_file.to_string_lossy().ends_with(".sock.pid"), "{pid_file:?}");
+    assert!(
+        pid_file.to_string_lossy().ends_with(".sock.pid"),
+        "{pid_file:?}"
+    );
     let pid: u32 = std::fs::read_to_string(&pid_file)
         .unwrap()
         .trim()
