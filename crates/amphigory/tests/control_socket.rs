@@ -197,7 +197,11 @@ async fn labels_are_loaded_at_start_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_shuts_down_and_removes_socket_and_pid_file() {
     let mut daemon = Daemon::start().await;
-    let pid_file = daemon.socket.with_extension("pid");
+    let pid_file = amphigory::servers::control::path::pid_path(&daemon.socket);
+    assert!(
+        pid_file.to_string_lossy().ends_with(".sock.pid"),
+        "{pid_file:?}"
+    );
     let pid: u32 = std::fs::read_to_string(&pid_file)
         .unwrap()
         .trim()
@@ -332,4 +336,40 @@ fn a_live_daemon_makes_a_second_one_exit_3() {
         std::path::Path::new(&socket).exists(),
         "the live daemon's socket stays"
     );
+}
+
+/// Issue 12, case 8c: `--socket x.pid` (or `x.lock`) made the pid file (or the lock file)
+/// the socket's own path, so the pid file replaced the socket and no client could reach
+/// the daemon (or the daemon refused to start). The pid and lock files are now named by
+/// appending to the socket's whole file name.
+#[test]
+fn case8c_a_socket_named_x_pid_or_x_lock_works_beside_its_pid_file() {
+    use std::os::unix::fs::FileTypeExt;
+    use support::daemon::{BIN, DaemonSpec, Rig, WAIT as LONG};
+    let rig = Rig::new();
+    for name in ["x.pid", "x.lock"] {
+        let socket = rig.root().join("sockets").join(name);
+        let mut daemon = rig.start_with(&DaemonSpec {
+            args: vec!["--socket".into(), socket.display().to_string()],
+            ..DaemonSpec::new(&format!("d-{name}"))
+        });
+        daemon.wait_log(&format!("control socket at {}", socket.display()), LONG);
+        let kind = std::fs::symlink_metadata(&socket).unwrap().file_type();
+        assert!(kind.is_socket(), "{name} is still the socket: {kind:?}");
+        let pid_file = rig.root().join("sockets").join(format!("{name}.pid"));
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        assert_eq!(pid.trim(), daemon.pid().to_string());
+        let out = std::process::Command::new(BIN)
+            .arg("--socket")
+            .arg(&socket)
+            .args(["status", "--json"])
+            .env_remove("AMPHIGORY_SOCKET")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "status over {name}: {stdout}");
+        assert!(stdout.contains(r#""ok":true"#), "{stdout}");
+        daemon.stop();
+        assert!(!socket.exists() && !pid_file.exists(), "{name}: cleaned up");
+    }
 }

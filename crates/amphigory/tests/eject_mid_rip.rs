@@ -5,7 +5,11 @@
     clippy::indexing_slicing
 )]
 //! `eject` during a rip: the rip fails with `DISC_EJECTED` and the drive stays `empty`
-//! once the task has stopped (the engine must not mark it `disc_inserted` again).
+//! once the task has stopped (the engine must not mark it `disc_inserted` again). And a
+//! disc that cannot be read mid-rip (MSG 2003 with a medium error) fails the rip with
+//! `DISC_UNREADABLE` (issue 12, case 8b).
+
+mod support;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -94,4 +98,31 @@ async fn wait_for(
     })
     .await
     .expect("the event in time")
+}
+
+/// Issue 12, case 8b, through the daemon binary: the simulated drive reports unrecoverable
+/// read errors (sense key MEDIUM ERROR) half-way and would then report the title saved;
+/// the result is `DISC_UNREADABLE`, no file is placed, and the rip ran once.
+#[test]
+fn case8b_a_medium_error_mid_rip_fails_it_as_disc_unreadable() {
+    use support::daemon::{DaemonSpec, Rig, WAIT as LONG};
+    let rig = Rig::new();
+    let mut daemon = rig.start_with(&DaemonSpec {
+        args: vec!["--sim-fault".into(), "badsector@50".into()],
+        ..DaemonSpec::new("a")
+    });
+    let (id, file) = rig.enqueue_rip(7, "Scratched");
+    let result = rig.wait_result(&id, LONG);
+    assert_eq!(result["status"], "failed", "{result:#}");
+    assert_eq!(result["error"]["code"], "DISC_UNREADABLE", "{result:#}");
+    let detail = result["error"]["detail"].as_str().unwrap();
+    assert!(detail.contains("MEDIUM ERROR"), "{detail}");
+    assert!(!file.exists(), "nothing placed: {}", file.display());
+    let rips = daemon
+        .log_lines()
+        .iter()
+        .filter(|l| l.contains("starting rip task"))
+        .count();
+    assert_eq!(rips, 1, "{}", daemon.log_text());
+    daemon.stop();
 }

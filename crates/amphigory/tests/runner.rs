@@ -272,6 +272,20 @@ async fn eject_mid_rip_is_disc_ejected() {
     assert_clean(&s, 1);
 }
 
+/// Issue 12, case 8b: an unrecoverable read error (MSG 2003, sense key MEDIUM ERROR) is
+/// fatal (SPEC §6.6), although the simulated MakeMKV, like the real one when it skips
+/// bad sectors, would carry on and report the title saved.
+#[tokio::test]
+async fn case8b_a_medium_error_mid_rip_is_disc_unreadable() {
+    let s = setup("demo-bluray", RATE, Some("badsector@50"));
+    let (result, progress) = rip(&s, config()).await;
+    let (code, detail) = failure(result);
+    assert_eq!(code, ErrorCode::DiscUnreadable, "{detail}");
+    assert!(detail.contains("MEDIUM ERROR"), "{detail}");
+    assert!(!progress.percents().contains(&100), "stopped at once");
+    assert_clean(&s, 1);
+}
+
 #[tokio::test]
 async fn disc_removed_through_the_rig_is_disc_ejected() {
     let s = setup("demo-bluray", 100.0, None);

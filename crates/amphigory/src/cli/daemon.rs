@@ -28,7 +28,8 @@ pub struct DaemonArgs {
     /// Read rate of simulated drives, MB/s [default: 2000].
     #[arg(long, value_name = "MBPS")]
     pub sim_rate: Option<f64>,
-    /// Make the simulated drive fail once: stall@P, eject@P, unreadable, spinup, exit@P, nospace@P.
+    /// Make the simulated drive fail once: stall@P, eject@P, unreadable, spinup, exit@P,
+    /// nospace@P, badsector@P.
     #[arg(long, value_name = "KIND[@PERCENT]")]
     pub sim_fault: Option<String>,
     /// Stall limit in seconds: a rip printing nothing for this long is killed [default: 120].

@@ -20,9 +20,12 @@ use crate::servers::control::{self, ControlConfig, ControlContext, ControlListen
 use crate::servers::ws::{self, WsContext, WsServerConfig};
 use crate::sim::{Fault, SimRig};
 
+mod descriptors;
 pub mod eject;
 pub mod labels;
 mod orphans;
+
+use descriptors::FdBudget;
 
 use eject::Ejector;
 use labels::Labels;
@@ -206,6 +209,7 @@ pub async fn start(
 ) -> Result<DaemonHandle, DaemonError> {
     // Before anything with side effects: a second daemon stops here (exit 3).
     let control = bind_control(&options)?;
+    let budget = descriptors::raise_and_budget();
     create_private_dir(&options.state_dir)?;
     let (queue, mut recovery) = open_queue(&options)?;
     let (sim, command, monitor) = drives_and_command(&options)?;
@@ -220,8 +224,12 @@ pub async fn start(
         Arc::new(Labels::load(&options.state_dir).with_configured(options.drive_labels.clone()));
     let tasks = TaskTracker::new();
     let config_changed = Arc::new(Notify::new());
-    let ws_addrs =
-        start_ws_server(&options, &bus, &status, &tasks, &shutdown, &config_changed).await?;
+    let ws_ctx = WsContext {
+        bus: bus.clone(),
+        status: status.clone(),
+        config_changed: config_changed.clone(),
+    };
+    let ws_addrs = start_ws_server(&options, &budget, ws_ctx, &tasks, &shutdown).await?;
     if let Some(link) = options.webapp_link.clone() {
         let ctx = crate::servers::webapp_link::LinkContext {
             bus: bus.clone(),
@@ -231,15 +239,7 @@ pub async fn start(
         crate::servers::webapp_link::spawn(link, ctx, &tasks, &shutdown);
     }
     let wake = Arc::new(Notify::new());
-    let watcher = match QueueWatcher::start(&options.tasks_dir, wake.clone()) {
-        Ok(w) => Some(w),
-        Err(e) => {
-            tracing::warn!(
-                "file-system notifications unavailable ({e}); relying on the 5 s rescan"
-            );
-            None
-        }
-    };
+    let watcher = watch_queue(&options.tasks_dir, &wake);
     tracing::info!("task queue at {}", options.tasks_dir.display());
     let detection = start_detection(monitor, &status, &shutdown);
     let ejector = Arc::new(Ejector::new(sim.clone()));
@@ -269,12 +269,28 @@ pub async fn start(
         sim,
     };
     if let Some(listener) = control {
-        let served = ControlParts { labels, ejector };
+        let served = ControlParts {
+            labels,
+            ejector,
+            budget,
+        };
         handle.control_socket = Some(serve_control(
             listener, &handle, served, &options, &shutdown,
         ));
     }
     Ok(handle)
+}
+
+/// File-system wake-ups for the engine; without them (no inotify instance left, a mount
+/// that reports nothing) the rescans still find every task.
+fn watch_queue(tasks_dir: &Path, wake: &Arc<Notify>) -> Option<QueueWatcher> {
+    QueueWatcher::start(tasks_dir, wake.clone())
+        .inspect_err(|e| {
+            tracing::warn!(
+                "file-system notifications unavailable ({e}); relying on the 5 s rescan"
+            );
+        })
+        .ok()
 }
 
 /// Starts disc detection; its reports go to the engine. A monitor that cannot start is a
@@ -300,6 +316,7 @@ fn start_detection(
 struct ControlParts {
     labels: Arc<Labels>,
     ejector: Arc<Ejector>,
+    budget: FdBudget,
 }
 
 /// Takes the control socket (when one is configured), logging where it is.
@@ -332,6 +349,8 @@ fn serve_control(
     };
     let config = ControlConfig {
         heartbeat_interval: options.heartbeat_interval,
+        max_connections: parts.budget.control.clients,
+        max_refusing: parts.budget.control.refusing,
         ..ControlConfig::default()
     };
     let server = control::run(listener, ctx, config, shutdown.child_token());
@@ -363,13 +382,14 @@ fn publish_recovered(bus: &EventBus, report: &RecoveryReport) {
         .for_each(|f| bus.publish(crate::engine::rejected_event(f)));
 }
 
+/// Binds and serves the WebSocket server (when a port is configured) within its share of
+/// the descriptors; returns the addresses it listens on.
 async fn start_ws_server(
     options: &DaemonOptions,
-    bus: &EventBus,
-    status: &StatusHandle,
+    budget: &FdBudget,
+    ctx: WsContext,
     tasks: &TaskTracker,
     shutdown: &CancellationToken,
-    config_changed: &Arc<Notify>,
 ) -> Result<Vec<std::net::SocketAddr>, DaemonError> {
     let Some(port) = options.ws_port else {
         return Ok(Vec::new());
@@ -378,6 +398,8 @@ async fn start_ws_server(
         port,
         heartbeat_interval: options.heartbeat_interval,
         webapp_origin: options.webapp_url.clone(),
+        max_clients: budget.ws.clients,
+        max_refusing: budget.ws.refusing,
         ..WsServerConfig::default()
     };
     let listeners = ws::bind(config)
@@ -387,11 +409,6 @@ async fn start_ws_server(
     for addr in &addrs {
         tracing::info!("websocket listening on {addr}");
     }
-    let ctx = WsContext {
-        bus: bus.clone(),
-        status: status.clone(),
-        config_changed: config_changed.clone(),
-    };
     tasks.spawn(ws::run(listeners, ctx, shutdown.child_token()));
     Ok(addrs)
 }

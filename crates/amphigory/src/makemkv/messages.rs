@@ -3,10 +3,12 @@
 //!
 //! Decisions use the numeric codes and flags, never the English texts (they are
 //! localised), except for the SCSI sense strings MakeMKV passes through untranslated.
+//! [`RunPhase`] tells the drive scan every run starts with from the rest, for the read
+//! errors that only count after it.
 
 use amphigory_wire::ErrorCode;
 
-use super::robot::Message;
+use super::robot::{Message, RobotLine};
 
 /// Message codes that matter.
 pub mod code {
@@ -38,7 +40,13 @@ pub mod code {
     pub const REGION_LOCK: u32 = 3031;
     /// Read error with SCSI sense text.
     pub const READ_ERROR: u32 = 2003;
+    /// `PRGT` code of the drive scan every run starts with ("Scanning CD-ROM devices").
+    pub const DRIVE_SCAN_PHASE: u32 = 5018;
 }
+
+/// What a person is told about a [`Meaning::MediumError`].
+pub const MEDIUM_ERROR_MESSAGE: &str =
+    "The disc could not be read (a medium error: it may be scratched, dirty or damaged)";
 
 /// The meaning of one `MSG` line for the operation in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +73,9 @@ pub enum Meaning {
     OpenFailed,
     /// The disc left the drive (a read error reporting the medium gone).
     MediumRemoved,
+    /// The disc could not be read: a read error with the SCSI sense key MEDIUM ERROR
+    /// (scratched, dirty or damaged disc), reported after MakeMKV's own retries.
+    MediumError,
     /// A run-ending condition; stop and fail with this code.
     Fatal {
         /// Error code for the result.
@@ -120,14 +131,47 @@ pub fn meaning(msg: &Message<'_>) -> Meaning {
     }
 }
 
-/// 2003 read errors: the medium leaving is `MediumRemoved`; scrambled-sector and region
-/// errors during the drive scan are harmless noise.
+/// 2003 read errors, from the SCSI sense MakeMKV passes through untranslated as the
+/// first parameter (`Scsi error - KEY:ADDITIONAL SENSE`; the localised text only when
+/// there is no parameter): the medium leaving is [`Meaning::MediumRemoved`], the sense
+/// key MEDIUM ERROR is [`Meaning::MediumError`] (both fatal, SPEC §6.6); anything else —
+/// the scrambled-sector reads of the drive scan, a region mismatch that a 5010 then
+/// reports — is noise here.
 fn read_error_meaning(msg: &Message<'_>) -> Meaning {
     let sense = msg.params.first().map_or(&*msg.text, |p| &**p);
-    if sense.contains("MEDIUM NOT PRESENT") || sense.contains("MEDIUM REMOVAL") {
+    let (key, additional) = sense.split_once(':').unwrap_or((sense, ""));
+    if additional.contains("MEDIUM NOT PRESENT") || additional.contains("MEDIUM REMOVAL") {
         Meaning::MediumRemoved
+    } else if key.contains("MEDIUM ERROR") {
+        Meaning::MediumError
     } else {
         Meaning::Info
+    }
+}
+
+/// Where a run is, as far as read errors go. Every run starts with a drive scan
+/// (`PRGT:5018`) that reads every drive, so a read error then may concern another drive's
+/// disc: read errors count once a later phase (opening the disc, saving) has begun — and
+/// always in a transcript without progress lines, where nothing tells the phases apart.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RunPhase {
+    seen_progress: bool,
+    past_drive_scan: bool,
+}
+
+impl RunPhase {
+    /// Follows the run's `PRGT` lines.
+    pub fn observe(&mut self, line: &RobotLine<'_>) {
+        if let RobotLine::ProgressTotalTitle(t) = line {
+            self.seen_progress = true;
+            self.past_drive_scan |= t.code != code::DRIVE_SCAN_PHASE;
+        }
+    }
+
+    /// Whether a read error ([`Meaning::MediumRemoved`], [`Meaning::MediumError`]) now
+    /// concerns this run's disc.
+    pub fn read_errors_count(&self) -> bool {
+        self.past_drive_scan || !self.seen_progress
     }
 }
 
@@ -200,5 +244,60 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// A 2003 line as MakeMKV prints it, with `sense` as its first parameter.
+    fn read_error(sense: &str) -> String {
+        format!(
+            r#"MSG:2003,0,3,"Error '{sense}' occurred while reading '/BDMV/STREAM/00800.m2ts' at offset '1048576'","Error '%1' occurred while reading '%2' at offset '%3'","{sense}","/BDMV/STREAM/00800.m2ts","1048576""#
+        )
+    }
+
+    #[test]
+    fn case8b_a_medium_error_is_fatal_and_scan_noise_is_not() {
+        for sense in [
+            "Scsi error - MEDIUM ERROR:L-EC UNCORRECTABLE ERROR",
+            "Scsi error - MEDIUM ERROR:UNRECOVERED READ ERROR",
+            "Scsi error - MEDIUM ERROR",
+        ] {
+            assert_eq!(
+                meaning_of(&read_error(sense)),
+                Meaning::MediumError,
+                "{sense}"
+            );
+        }
+        for sense in [
+            "Scsi error - ILLEGAL REQUEST:READ OF SCRAMBLED SECTOR WITHOUT AUTHENTICATION",
+            "Scsi error - ILLEGAL REQUEST:MEDIA REGION CODE IS MISMATCHED TO LOGICAL UNIT REGION",
+        ] {
+            assert_eq!(meaning_of(&read_error(sense)), Meaning::Info, "{sense}");
+        }
+        // The parameter decides, not the (localised) text around it.
+        let localised = r#"MSG:2003,0,3,"Fehler 'Scsi error - MEDIUM ERROR:L-EC UNCORRECTABLE ERROR' beim Lesen","Fehler '%1' beim Lesen","Scsi error - MEDIUM ERROR:L-EC UNCORRECTABLE ERROR""#;
+        assert_eq!(meaning_of(localised), Meaning::MediumError);
+        let medium_named_in_the_file = read_error("Scsi error - ILLEGAL REQUEST:X")
+            .replace("/BDMV/STREAM/00800.m2ts", "/MEDIUM ERROR/1.m2ts");
+        assert_eq!(meaning_of(&medium_named_in_the_file), Meaning::Info);
+        // Without parameters the text is all there is.
+        let bare = r#"MSG:2003,0,0,"Error 'Scsi error - MEDIUM ERROR:L-EC UNCORRECTABLE ERROR' occurred while reading 'x'","x""#;
+        assert_eq!(meaning_of(bare), Meaning::MediumError);
+    }
+
+    #[test]
+    fn read_errors_count_after_the_drive_scan_or_without_progress_lines() {
+        let observe = |phase: &mut RunPhase, line: &str| phase.observe(&parse_line(line).unwrap());
+        let mut phase = RunPhase::default();
+        assert!(
+            phase.read_errors_count(),
+            "a transcript without progress lines"
+        );
+        observe(&mut phase, r#"PRGT:5018,0,"Scanning CD-ROM devices""#);
+        assert!(!phase.read_errors_count(), "during the drive scan");
+        observe(&mut phase, r#"MSG:1005,0,1,"x","x""#);
+        assert!(!phase.read_errors_count());
+        observe(&mut phase, r#"PRGT:3404,0,"Opening Blu-ray disc""#);
+        assert!(phase.read_errors_count(), "opening the disc");
+        observe(&mut phase, r#"PRGT:5018,0,"Scanning CD-ROM devices""#);
+        assert!(phase.read_errors_count(), "once opened, for good");
     }
 }

@@ -3,9 +3,13 @@
 //! methods both answer the same way; and the local control socket (§8, [`control`]) the
 //! CLI and status bars use.
 //!
+//! Both listening servers admit clients through [`admission`]: a budget of clients each,
+//! derived from the open-file limit, and a clean refusal beyond it.
+//!
 //! Each server takes what it needs as arguments (listeners, the event bus, the status
 //! handle, a shutdown token), so tests start a real one on `127.0.0.1:0`.
 
+pub(crate) mod admission;
 pub mod control;
 pub mod requests;
 pub mod webapp_link;

@@ -113,7 +113,9 @@ fn grow(
         if let Some(f) = fault.filter(|f| percent >= u64::from(f.percent)) {
             fault = None;
             if state::fire_fault(&session.dir, index)? {
-                return strike(session, index, drive, facts, f, done).map(Some);
+                if let Some(status) = strike(session, index, drive, facts, f, done)? {
+                    return Ok(Some(status));
+                }
             }
         }
         let value = u32::try_from(done.saturating_mul(65536) / size).unwrap_or(65536);
@@ -124,7 +126,8 @@ fn grow(
     }
 }
 
-/// A fault firing at `offset` bytes into the title.
+/// A fault firing at `offset` bytes into the title: `Some` exit status when it ends the
+/// rip.
 fn strike(
     session: &mut Session,
     index: u32,
@@ -132,13 +135,18 @@ fn strike(
     facts: &TitleFacts,
     fault: Fault,
     offset: u64,
-) -> Result<u8, Halt> {
-    match fault.kind {
+) -> Result<Option<u8>, Halt> {
+    let status = match fault.kind {
+        FaultKind::BadSector => {
+            let sense = "Scsi error - MEDIUM ERROR:L-EC UNCORRECTABLE ERROR";
+            read_errors(session, facts, sense, offset)?;
+            return Ok(None);
+        }
         FaultKind::Eject => {
             let mut gone = drive.clone();
             gone.present = false;
             state::write_state(&session.dir, index, &gone)?;
-            ejected(session, facts, offset)
+            ejected(session, facts, offset)?
         }
         FaultKind::Exit => {
             session.robot.flush()?;
@@ -146,7 +154,7 @@ fn strike(
                 "internal error at {}% (simulated crash); aborting",
                 fault.percent
             ));
-            Ok(CRASH_STATUS)
+            CRASH_STATUS
         }
         FaultKind::NoSpace => {
             session.robot.msg(
@@ -156,22 +164,35 @@ fn strike(
                 &["1.2 GB", "23.4 GB"],
             )?;
             session.robot.hang()?;
-            Ok(0)
+            0
         }
         FaultKind::Stall | FaultKind::Unreadable | FaultKind::Spinup => {
             session.robot.hang()?;
-            Ok(0)
+            0
         }
-    }
+    };
+    Ok(Some(status))
 }
 
 /// The disc left the drive: read errors, then the title fails.
 fn ejected(session: &mut Session, facts: &TitleFacts, offset: u64) -> Result<u8, Halt> {
+    let sense = "Scsi error - NOT READY:MEDIUM NOT PRESENT - TRAY OPEN";
+    let file = read_errors(session, facts, sense, offset)?;
+    save_failed(session, "0", file)
+}
+
+/// Three MSG 2003 read errors with this SCSI `sense` from `offset` on, as MakeMKV reports
+/// them after its retries; returns the file they name.
+fn read_errors<'a>(
+    session: &mut Session,
+    facts: &'a TitleFacts,
+    sense: &str,
+    offset: u64,
+) -> Result<&'a str, Halt> {
     let file = facts
         .source_file
         .as_deref()
         .unwrap_or("/VIDEO_TS/VTS_01_1.VOB");
-    let sense = "Scsi error - NOT READY:MEDIUM NOT PRESENT - TRAY OPEN";
     for k in 0..3u64 {
         let at = (offset + k * 6144).to_string();
         session.robot.msg(
@@ -181,5 +202,5 @@ fn ejected(session: &mut Session, facts: &TitleFacts, offset: u64) -> Result<u8,
             &[sense, file, &at],
         )?;
     }
-    save_failed(session, "0", file)
+    Ok(file)
 }

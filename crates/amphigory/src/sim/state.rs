@@ -35,6 +35,9 @@ pub enum FaultKind {
     Exit,
     /// The free-space question (MSG 5038) at P %, then waits for an answer forever.
     NoSpace,
+    /// Unrecoverable read errors (MSG 2003, sense key MEDIUM ERROR) at P %, after which
+    /// the rip carries on and reports success, as MakeMKV does when it skips them.
+    BadSector,
 }
 
 impl FaultKind {
@@ -46,6 +49,7 @@ impl FaultKind {
             Self::Spinup => "spinup",
             Self::Exit => "exit",
             Self::NoSpace => "nospace",
+            Self::BadSector => "badsector",
         }
     }
 
@@ -68,8 +72,8 @@ pub struct Fault {
 /// A `--sim-fault` value that is not `KIND[@PERCENT]`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "invalid simulated fault {0:?}: expected stall@P, eject@P, unreadable, spinup, exit@P or \
-     nospace@P with P in 0..=100"
+    "invalid simulated fault {0:?}: expected stall@P, eject@P, unreadable, spinup, exit@P, \
+     nospace@P or badsector@P with P in 0..=100"
 )]
 pub struct ParseFaultError(String);
 
@@ -95,6 +99,7 @@ impl FromStr for Fault {
             "spinup" => FaultKind::Spinup,
             "exit" => FaultKind::Exit,
             "nospace" => FaultKind::NoSpace,
+            "badsector" => FaultKind::BadSector,
             _ => return Err(bad()),
         };
         if percent > 100 {

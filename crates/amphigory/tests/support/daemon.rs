@@ -101,13 +101,17 @@ pub struct DaemonSpec {
     /// Show the tray on this D-Bus session bus (`DBUS_SESSION_BUS_ADDRESS`) instead of
     /// running `--headless`.
     pub tray_bus: Option<String>,
-    /// More `amphigory daemon` arguments (hidden test options such as `--lease-ms`).
+    /// More `amphigory daemon` arguments (`--socket PATH`, hidden test options such as
+    /// `--lease-ms`).
     pub args: Vec<String>,
     /// `--log-level`.
     pub log_level: &'static str,
     /// Run as this (unprivileged) user id, group id the same; the rig hands the daemon's
     /// directories to it first (see [`Rig::hand_over`]). Needs root.
     pub uid: Option<u32>,
+    /// Start it under this open-file limit, soft and hard (`ulimit -n`), so it cannot
+    /// raise it.
+    pub open_files: Option<u64>,
 }
 
 impl DaemonSpec {
@@ -121,6 +125,7 @@ impl DaemonSpec {
             args: Vec::new(),
             log_level: "info",
             uid: None,
+            open_files: None,
         }
     }
 
@@ -370,6 +375,9 @@ impl Rig {
                 command.env_remove(key);
             }
         }
+        if let Some(limit) = spec.open_files {
+            limit_open_files(&mut command, limit);
+        }
         Daemon::spawn(command, &spec.name)
     }
 
@@ -417,6 +425,19 @@ impl Rig {
         let mut found = Vec::new();
         hidden_under(&self.out(), &mut found);
         found
+    }
+}
+
+/// Makes `command` start with `limit` as both its soft and hard open-file limit.
+fn limit_open_files(command: &mut Command, limit: u64) {
+    use nix::sys::resource::{Resource, setrlimit};
+    use std::os::unix::process::CommandExt;
+    // SAFETY: runs in the forked child before exec; setrlimit is a single system call
+    // (async-signal-safe) and nothing is allocated.
+    unsafe {
+        command.pre_exec(move || {
+            setrlimit(Resource::RLIMIT_NOFILE, limit, limit).map_err(std::io::Error::from)
+        });
     }
 }
 

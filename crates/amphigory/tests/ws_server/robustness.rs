@@ -218,18 +218,27 @@ async fn a_peer_that_does_not_answer_pings_is_dropped_and_one_that_does_stays() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_beyond_the_limit_are_closed_at_once() {
+async fn connections_beyond_the_limit_are_told_why_and_closed() {
     let server = start(WsServerConfig {
         max_clients: 2,
+        max_refusing: 1,
         ..config()
     })
     .await;
     let (_a, _) = connect(server.addr).await;
     let (mut b, _) = connect(server.addr).await;
-    assert!(
-        try_connect(server.addr, None).await.is_err(),
-        "a third is refused"
-    );
+    match try_connect(server.addr, None).await {
+        Err(tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+            assert_eq!(response.headers()["retry-after"], "10");
+            let body = String::from_utf8(response.body().clone().unwrap()).unwrap();
+            assert!(
+                body.contains("too many websocket clients (at most 2)"),
+                "{body}"
+            );
+        }
+        other => panic!("a third is refused with HTTP 503: {other:?}"),
+    }
     b.close(None).await.unwrap();
     read_to_end(&mut b).await;
     // The freed slot is reusable once the server's task for `b` has ended, a moment

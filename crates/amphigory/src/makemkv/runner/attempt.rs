@@ -11,14 +11,12 @@ use amphigory_wire::ErrorCode;
 use tokio_util::sync::CancellationToken;
 
 use super::{ChildEvent, RunError, Runner, Source};
-use crate::makemkv::messages::{self, Meaning};
+use crate::makemkv::messages::{self, Meaning, RunPhase};
 use crate::makemkv::process::SupervisedChild;
 use crate::makemkv::robot::{RobotLine, parse_line};
 
 /// `MSG` lines kept for an error's detail.
 const RECENT_MESSAGES: usize = 10;
-/// `PRGT` code of the drive scan every run starts with.
-const DRIVE_SCAN_PHASE: u32 = 5018;
 /// Shortest tick (`tokio::time::interval` refuses zero).
 const POLL_INTERVAL_FLOOR: Duration = Duration::from_millis(10);
 /// `DRV` states meaning "no disc": empty, tray open.
@@ -41,6 +39,7 @@ pub(super) enum KillReason {
     Stalled(Duration),
     OverLimit(Duration),
     MediumRemoved,
+    MediumError,
     Question {
         code: ErrorCode,
         message: &'static str,
@@ -58,7 +57,7 @@ pub(super) enum Stop {
 #[derive(Debug, Default)]
 pub(super) struct Monitor {
     recent: VecDeque<String>,
-    opened: bool,
+    phase: RunPhase,
     pub(super) open_failed: bool,
     pub(super) fatal: Option<(ErrorCode, &'static str)>,
     pub(super) copy_complete: Option<u32>,
@@ -70,6 +69,7 @@ pub(super) struct Monitor {
 impl Monitor {
     /// Folds one record in; `Some` when the child must be killed at once.
     fn observe(&mut self, line: &RobotLine<'_>, source: &Source) -> Option<KillReason> {
+        self.phase.observe(line);
         match line {
             RobotLine::Message(m) => {
                 if self.recent.len() == RECENT_MESSAGES {
@@ -82,18 +82,18 @@ impl Monitor {
                 self.source_state = Some(d.state);
                 None
             }
-            RobotLine::ProgressTotalTitle(t) if t.code != DRIVE_SCAN_PHASE => {
-                self.opened = true;
-                None
-            }
             _ => None,
         }
     }
 
     fn meaning(&mut self, meaning: Meaning) -> Option<KillReason> {
+        let read_errors_count = self.phase.read_errors_count();
         match meaning {
-            // Read errors during the drive scan may concern another drive.
-            Meaning::MediumRemoved if self.opened => return Some(KillReason::MediumRemoved),
+            // Read errors during the drive scan may concern another drive. A medium error
+            // comes after MakeMKV's own retries: going on would only wear the disc and
+            // the drive for a result that has failed already (SPEC §6.6).
+            Meaning::MediumRemoved if read_errors_count => return Some(KillReason::MediumRemoved),
+            Meaning::MediumError if read_errors_count => return Some(KillReason::MediumError),
             Meaning::UnanswerableQuestion { code, message } => {
                 return Some(KillReason::Question { code, message });
             }
@@ -104,7 +104,10 @@ impl Monitor {
             Meaning::CopyComplete { saved } => self.copy_complete = Some(saved),
             Meaning::CopyPartial { .. } => self.copy_partial = true,
             Meaning::SaveFailed => self.save_failed = true,
-            Meaning::MediumRemoved | Meaning::OperationComplete | Meaning::Info => {}
+            Meaning::MediumRemoved
+            | Meaning::MediumError
+            | Meaning::OperationComplete
+            | Meaning::Info => {}
         }
         None
     }
@@ -145,6 +148,10 @@ impl AttemptEnd {
             Stop::Killed(KillReason::MediumRemoved) => (
                 ErrorCode::DiscEjected,
                 format!("Disc was ejected during {op}"),
+            ),
+            Stop::Killed(KillReason::MediumError) => (
+                ErrorCode::DiscUnreadable,
+                format!("{} during the {op}", messages::MEDIUM_ERROR_MESSAGE),
             ),
             Stop::Killed(KillReason::Question { code, message }) => (*code, (*message).to_owned()),
             Stop::Exited => {

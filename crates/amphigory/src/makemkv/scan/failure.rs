@@ -3,7 +3,7 @@
 
 use amphigory_wire::{ErrorCode, TaskError};
 
-use crate::makemkv::messages::code;
+use crate::makemkv::messages::{self, code};
 
 /// One `MSG` line kept for error details.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,8 @@ pub enum ScanFailureKind {
     RegionLocked,
     /// A read error reported the medium gone.
     DiscEjected,
+    /// A read error with the sense key MEDIUM ERROR: the disc cannot be read.
+    MediumError,
     /// A yes/no question robot mode cannot answer (5038, 5053).
     UnanswerableQuestion,
     /// Another message `messages::meaning` calls fatal.
@@ -49,6 +51,7 @@ impl ScanFailureKind {
         let (code, message) = match self {
             Self::OpenFailed => (E::DiscUnreadable, "MakeMKV could not open the disc"),
             Self::DiscEjected => (E::DiscEjected, "Disc was ejected during the scan"),
+            Self::MediumError => (E::DiscUnreadable, messages::MEDIUM_ERROR_MESSAGE),
             Self::NoDrives => (E::DiscUnreadable, "MakeMKV cannot see any optical drive"),
             Self::NoTitles => (E::MakemkvFailed, "MakeMKV found no titles on the disc"),
             Self::Incomplete => (

@@ -23,7 +23,7 @@ use failure::fatal_kind;
 pub use failure::{RecentMessage, ScanFailure, ScanFailureKind};
 
 use crate::makemkv::classify;
-use crate::makemkv::messages::{self, Meaning};
+use crate::makemkv::messages::{self, Meaning, RunPhase};
 use crate::makemkv::robot::{
     Attribute, AttributeKey, DriveLine, Message, RobotLine, attribute_key, find_either, parse_line,
 };
@@ -136,6 +136,8 @@ pub struct ScanAssembler {
     saw_message: bool,
     completed: bool,
     pending: Option<Pending>,
+    /// Read errors during the drive scan may concern another drive.
+    phase: RunPhase,
 }
 
 impl ScanAssembler {
@@ -146,6 +148,7 @@ impl ScanAssembler {
 
     /// Takes one record; kinds and attributes a scan does not use are ignored.
     pub fn push(&mut self, line: &RobotLine<'_>) {
+        self.phase.observe(line);
         match line {
             RobotLine::Message(m) => self.push_message(m),
             RobotLine::Drive(d) => self.push_drive(d),
@@ -308,7 +311,11 @@ impl ScanAssembler {
                 return;
             }
             Meaning::OpenFailed => ScanFailureKind::OpenFailed.own(),
+            Meaning::MediumRemoved | Meaning::MediumError if !self.phase.read_errors_count() => {
+                return;
+            }
             Meaning::MediumRemoved => ScanFailureKind::DiscEjected.own(),
+            Meaning::MediumError => ScanFailureKind::MediumError.own(),
             Meaning::Fatal { code, message } => (fatal_kind(m.code), code, message),
             Meaning::UnanswerableQuestion { code, message } => {
                 (ScanFailureKind::UnanswerableQuestion, code, message)

@@ -134,6 +134,30 @@ fn the_most_telling_failure_wins() {
 }
 
 #[test]
+fn case8b_read_errors_fail_a_scan_unless_they_come_during_the_drive_scan() {
+    let medium = r#"MSG:2003,0,3,"Error 'Scsi error - MEDIUM ERROR:L-EC UNCORRECTABLE ERROR' occurred while reading '/BDMV/index.bdmv' at offset '0'","Error '%1' occurred while reading '%2' at offset '%3'","Scsi error - MEDIUM ERROR:L-EC UNCORRECTABLE ERROR","/BDMV/index.bdmv","0""#;
+    let titles = ["TCOUNT:1", r#"TINFO:0,9,0,"1:39:56""#, OK];
+    let drive_scan = r#"PRGT:5018,0,"Scanning CD-ROM devices""#;
+    let opening = r#"PRGT:3404,0,"Opening Blu-ray disc""#;
+    let mut lines = vec![drive_scan, medium, opening];
+    lines.extend(titles);
+    assert!(
+        scan(&lines).is_ok(),
+        "another drive's disc, during the drive scan"
+    );
+    for lines in [
+        [&[drive_scan, opening, medium][..], &titles].concat(),
+        [&[medium][..], &titles].concat(),
+    ] {
+        let f = failure(&lines);
+        assert_eq!(
+            (f.kind, f.code),
+            (ScanFailureKind::MediumError, ErrorCode::DiscUnreadable)
+        );
+    }
+}
+
+#[test]
 fn drives_and_recent_messages_are_kept_incrementally() {
     let mut a = ScanAssembler::new();
     a.push_line(r#"DRV:1,0,999,0,"BD-ROM","","/dev/sr1""#);

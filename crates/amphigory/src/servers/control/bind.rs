@@ -252,6 +252,23 @@ mod tests {
     }
 
     #[test]
+    fn case8c_a_socket_named_like_a_pid_or_lock_file_is_still_a_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["x.pid", "x.lock"] {
+            let path = dir.path().join(name);
+            let listener = bind(&path).unwrap();
+            assert!(
+                fs::metadata(&path).unwrap().file_type().is_socket(),
+                "{name}"
+            );
+            assert!(UnixStream::connect(&path).is_ok(), "{name}");
+            assert_eq!(read_pid(&pid_path(&path)), Some(std::process::id()));
+            drop(listener);
+            assert!(!path.exists() && !pid_path(&path).exists(), "{name}");
+        }
+    }
+
+    #[test]
     fn stale_sockets_go_and_other_files_stay() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("daemon.sock");

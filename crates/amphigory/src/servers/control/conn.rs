@@ -16,6 +16,9 @@ use super::lines::{Line, LineReader};
 use super::subscribe;
 use super::{ControlConfig, ControlContext};
 
+/// How long a refused client's answer may take to go out.
+const REFUSAL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What every connection shares.
 pub(super) struct Shared {
     pub(super) ctx: ControlContext,
@@ -124,15 +127,28 @@ pub(super) async fn serve(stream: UnixStream, shared: Arc<Shared>) {
 
 /// Answers a connection over the limit and closes it.
 pub(super) async fn refuse(mut stream: UnixStream, shared: Arc<Shared>) {
-    let response = ControlResponse::err(format!(
-        "too many connections to the control socket (at most {}); try again later",
-        shared.config.max_connections
-    ));
-    if let Ok(mut bytes) = serde_json::to_vec(&response) {
-        bytes.push(b'\n');
+    if let Some(bytes) = refusal(shared.config.max_connections) {
         let write = stream.write_all(&bytes);
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), write).await;
+        let _ = tokio::time::timeout(REFUSAL_TIMEOUT, write).await;
     }
+}
+
+/// Refuses a connection with no refusal slot free: the answer goes out only if the
+/// socket takes it at once (its buffer is empty, so it nearly always does).
+pub(super) fn refuse_at_once(stream: UnixStream, max: usize) {
+    if let Some(bytes) = refusal(max) {
+        let _ = stream.try_write(&bytes);
+    }
+}
+
+/// The `ok:false` line a connection over the limit gets.
+fn refusal(max: usize) -> Option<Vec<u8>> {
+    let response = ControlResponse::err(format!(
+        "too many connections to the control socket (at most {max}); try again later"
+    ));
+    let mut bytes = serde_json::to_vec(&response).ok()?;
+    bytes.push(b'\n');
+    Some(bytes)
 }
 
 /// A line as a checked request, or the error text for the client.

@@ -33,6 +33,7 @@ use crate::daemon::eject::Ejector;
 use crate::daemon::labels::Labels;
 use crate::engine::EngineCommand;
 use crate::queue::Queue;
+use crate::servers::admission::{Admission, Admit};
 
 pub use bind::{BindError, ControlListener, bind};
 pub use path::{SocketPathError, socket_path};
@@ -41,16 +42,18 @@ pub use path::{SocketPathError, socket_path};
 pub const MAX_SUBSCRIBERS: usize = 32;
 /// How long [`run`] waits for connections to end after shutdown.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(3);
-/// Pause after a failed `accept` (out of file descriptors…) before trying again.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Limits and timings of the server.
 #[derive(Debug, Clone)]
 pub struct ControlConfig {
     /// Subscribed connections allowed at once; the next one is refused with `ok:false`.
     pub max_subscribers: usize,
-    /// Connections allowed at once; further ones are answered `ok:false` and closed.
+    /// Connections served at once; the daemon derives it from the open-file limit (SPEC
+    /// §7.1 "Descriptors"). Further ones are answered `ok:false` and closed.
     pub max_connections: usize,
+    /// Connections over `max_connections` being answered at once; any more are closed
+    /// without an answer.
+    pub max_refusing: usize,
     /// Longest request line, in bytes.
     pub max_line_bytes: usize,
     /// Subscribers get a `heartbeat` this often.
@@ -64,6 +67,7 @@ impl Default for ControlConfig {
         Self {
             max_subscribers: MAX_SUBSCRIBERS,
             max_connections: 256,
+            max_refusing: 8,
             max_line_bytes: 64 * 1024,
             heartbeat_interval: Duration::from_secs(10),
             reply_timeout: Duration::from_secs(5),
@@ -133,35 +137,29 @@ async fn accept_loop(
     shared: &Arc<conn::Shared>,
     tracker: &TaskTracker,
 ) {
-    let permits = Arc::new(Semaphore::new(shared.config.max_connections));
-    loop {
-        let accepted = tokio::select! {
-            () = shared.shutdown.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((stream, _)) => {
-                let shared = shared.clone();
-                match permits.clone().try_acquire_owned() {
-                    Ok(permit) => {
-                        tracker.spawn(async move {
-                            conn::serve(stream, shared).await;
-                            drop(permit);
-                        });
-                    }
-                    Err(_) => {
-                        warn!("too many control connections; refusing one");
-                        tracker.spawn(conn::refuse(stream, shared));
-                    }
-                }
+    let config = &shared.config;
+    let admission = Admission::new(
+        "control socket",
+        config.max_connections,
+        config.max_refusing,
+    );
+    let shutdown = &shared.shutdown;
+    while let Some((stream, _)) = admission.next(shutdown, || listener.accept()).await {
+        let shared = shared.clone();
+        match admission.admit() {
+            Admit::Serve(permit) => {
+                tracker.spawn(async move {
+                    conn::serve(stream, shared).await;
+                    drop(permit);
+                });
             }
-            Err(e) => {
-                warn!(error = %e, "control socket accept failed");
-                tokio::select! {
-                    () = shared.shutdown.cancelled() => return,
-                    () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
-                }
+            Admit::Refuse(permit) => {
+                tracker.spawn(async move {
+                    conn::refuse(stream, shared).await;
+                    drop(permit);
+                });
             }
+            Admit::Close => conn::refuse_at_once(stream, admission.max_clients()),
         }
     }
 }

@@ -66,14 +66,23 @@ pub fn resolve(
     Ok(path)
 }
 
-/// The pid file beside the socket: `daemon.sock` → `daemon.pid`.
+/// The pid file beside the socket: `daemon.sock` → `daemon.sock.pid`. The suffix is
+/// appended to the whole file name, never put in place of its extension, so no socket
+/// name (`--socket x.pid`, `--socket x.lock`) can make the pid file, the lock file and
+/// the socket one path, and two sockets never share a pid or lock file.
 pub fn pid_path(socket: &Path) -> PathBuf {
-    socket.with_extension("pid")
+    beside(socket, ".pid")
 }
 
-/// The lock file beside the socket: `daemon.sock` → `daemon.lock`.
+/// The lock file beside the socket: `daemon.sock` → `daemon.sock.lock`.
 pub fn lock_path(socket: &Path) -> PathBuf {
-    socket.with_extension("lock")
+    beside(socket, ".lock")
+}
+
+fn beside(socket: &Path, suffix: &str) -> PathBuf {
+    let mut name = socket.file_name().map(OsString::from).unwrap_or_default();
+    name.push(suffix);
+    socket.with_file_name(name)
 }
 
 #[cfg(test)]
@@ -121,7 +130,30 @@ mod tests {
             Err(SocketPathError::TooLong { .. })
         ));
         let socket = Path::new("/run/amphigory/daemon.sock");
-        assert_eq!(pid_path(socket), Path::new("/run/amphigory/daemon.pid"));
-        assert_eq!(lock_path(socket), Path::new("/run/amphigory/daemon.lock"));
+        assert_eq!(
+            pid_path(socket),
+            Path::new("/run/amphigory/daemon.sock.pid")
+        );
+        assert_eq!(
+            lock_path(socket),
+            Path::new("/run/amphigory/daemon.sock.lock")
+        );
+    }
+
+    #[test]
+    fn case8c_no_socket_name_collides_with_its_pid_or_lock_file() {
+        for name in ["x.pid", "x.lock", "x", "x.sock.pid", ".pid"] {
+            let socket = Path::new("/tmp/s").join(name);
+            let (pid, lock) = (pid_path(&socket), lock_path(&socket));
+            assert_ne!(pid, socket, "{name}");
+            assert_ne!(lock, socket, "{name}");
+            assert_ne!(pid, lock, "{name}");
+            assert_eq!(pid.parent(), socket.parent(), "beside it: {name}");
+        }
+        // Sockets differing only in their extension no longer share a lock file.
+        assert_ne!(
+            lock_path(Path::new("/tmp/a.sock")),
+            lock_path(Path::new("/tmp/a.other"))
+        );
     }
 }

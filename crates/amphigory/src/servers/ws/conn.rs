@@ -18,8 +18,10 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::{MissedTickBehavior, timeout};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::{StatusCode, header};
+use tokio_tungstenite::tungstenite::handshake::server::{
+    ErrorResponse, Request, Response, write_response,
+};
+use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsProtoError, Message, Utf8Bytes};
@@ -37,6 +39,10 @@ const MAX_BATCH: usize = 64;
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How much of a malformed message is logged.
 const LOG_PREVIEW: usize = 120;
+/// How long a refused client has to send its request and read the 503.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(2);
+/// What a refused client is told to wait before trying again, in seconds.
+const RETRY_AFTER_SECS: &str = "10";
 
 /// What every connection task shares.
 #[derive(Debug)]
@@ -100,6 +106,53 @@ async fn handshake(
             }
         },
     }
+}
+
+/// Answers a connection over the client budget with HTTP 503 instead of the upgrade and
+/// closes it: the request is read first, so the close is orderly and the client reads a
+/// clear answer, not a reset. A client that does not send its request in time is simply
+/// closed.
+#[allow(clippy::result_large_err)] // tungstenite's callback signature
+pub(super) async fn refuse(stream: TcpStream, peer: SocketAddr, shared: &Shared, max: usize) {
+    let full = move |_: &Request, _: Response| Err(too_many(max));
+    let answering = tokio_tungstenite::accept_hdr_async_with_config(stream, full, None);
+    tokio::select! {
+        () = shared.shutdown.cancelled() => {}
+        done = timeout(REFUSAL_TIMEOUT, answering) => {
+            if !matches!(done, Ok(Err(WsProtoError::Http(_)))) {
+                debug!(%peer, "a refused websocket client left before its answer");
+            }
+        }
+    }
+}
+
+/// Refuses a connection with no refusal slot free: the 503 goes out if the socket takes
+/// it at once (it nearly always does: its send buffer is empty), and the socket is
+/// closed without waiting for the request. The client may see a reset instead of the
+/// answer, but never a hang, and the descriptor is back at once.
+pub(super) fn refuse_at_once(stream: TcpStream, max: usize) {
+    let response = too_many(max);
+    let mut bytes = Vec::new();
+    if write_response(&mut bytes, &response).is_ok() {
+        bytes.extend_from_slice(response.body().as_deref().unwrap_or_default().as_bytes());
+        let _ = stream.try_write(&bytes);
+    }
+}
+
+/// HTTP 503 "too many websocket clients", closing the connection.
+fn too_many(max: usize) -> ErrorResponse {
+    let body = format!("too many websocket clients (at most {max}); try again later\n");
+    let length = body.len();
+    let mut refusal = ErrorResponse::new(Some(body));
+    *refusal.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    let headers = refusal.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    headers.insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_static(RETRY_AFTER_SECS),
+    );
+    refusal
 }
 
 /// The handshake callback: a present `Origin` must be a localhost one or the webapp's.

@@ -24,13 +24,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use crate::core::{EventBus, StatusHandle};
+use crate::servers::admission::{Admission, Admit};
 
 use origin::OriginPolicy;
 
@@ -38,8 +39,6 @@ use origin::OriginPolicy;
 pub const DEFAULT_PORT: u16 = 9847;
 /// How long [`run`] waits for connections to close after shutdown.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(3);
-/// Pause after a failed `accept` (out of file descriptors…) before trying again.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// How the server listens and how much it lets each client cost.
 #[derive(Debug, Clone)]
@@ -63,8 +62,12 @@ pub struct WsServerConfig {
     pub write_timeout: Duration,
     /// A handshake that takes longer is abandoned.
     pub handshake_timeout: Duration,
-    /// Connections beyond this many are closed at once.
+    /// Clients served at once (handshakes included); the daemon derives it from the
+    /// open-file limit (SPEC §7.1 "Descriptors").
     pub max_clients: usize,
+    /// Connections over `max_clients` answered HTTP 503 at once; any more are closed
+    /// without an answer.
+    pub max_refusing: usize,
 }
 
 impl Default for WsServerConfig {
@@ -80,6 +83,7 @@ impl Default for WsServerConfig {
             write_timeout: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(10),
             max_clients: 1024,
+            max_refusing: 16,
         }
     }
 }
@@ -214,10 +218,14 @@ pub async fn run(listeners: WsListeners, ctx: WsContext, shutdown: CancellationT
         ping_interval: config.ping_interval,
         shutdown: shutdown.clone(),
     });
-    let permits = Arc::new(Semaphore::new(config.max_clients));
+    let admission = Arc::new(Admission::new(
+        "websocket",
+        config.max_clients,
+        config.max_refusing,
+    ));
     let tracker = TaskTracker::new();
     for listener in listeners {
-        let accepting = accept_loop(listener, shared.clone(), permits.clone(), tracker.clone());
+        let accepting = accept_loop(listener, shared.clone(), admission.clone(), tracker.clone());
         tracker.spawn(accepting);
     }
     drop(shared);
@@ -235,33 +243,27 @@ pub async fn run(listeners: WsListeners, ctx: WsContext, shutdown: CancellationT
 async fn accept_loop(
     listener: TcpListener,
     shared: Arc<conn::Shared>,
-    permits: Arc<Semaphore>,
+    admission: Arc<Admission>,
     tracker: TaskTracker,
 ) {
-    loop {
-        let accepted = tokio::select! {
-            () = shared.shutdown.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((stream, peer)) => {
-                let Ok(permit) = permits.clone().try_acquire_owned() else {
-                    warn!(%peer, "too many websocket clients; refusing one");
-                    continue;
-                };
-                let shared = shared.clone();
+    let shutdown = shared.shutdown.clone();
+    while let Some((stream, peer)) = admission.next(&shutdown, || listener.accept()).await {
+        let shared = shared.clone();
+        match admission.admit() {
+            Admit::Serve(permit) => {
                 tracker.spawn(async move {
                     conn::serve(stream, peer, shared).await;
                     drop(permit);
                 });
             }
-            Err(e) => {
-                warn!(error = %e, "websocket accept failed");
-                tokio::select! {
-                    () = shared.shutdown.cancelled() => return,
-                    () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
-                }
+            Admit::Refuse(permit) => {
+                let max = admission.max_clients();
+                tracker.spawn(async move {
+                    conn::refuse(stream, peer, &shared, max).await;
+                    drop(permit);
+                });
             }
+            Admit::Close => conn::refuse_at_once(stream, admission.max_clients()),
         }
     }
 }
