@@ -67,9 +67,9 @@ fn main() {
             flood,
         }
     };
-    // The daemon's runtime: two workers, as `amphigory daemon` builds it.
+    // The daemon's runtime: one worker, as `amphigory daemon` builds it.
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();

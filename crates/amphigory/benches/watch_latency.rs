@@ -49,8 +49,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let events: u64 = if full { 1000 } else { 50 };
+    // The daemon's runtime: one worker, as `amphigory daemon` builds it.
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();

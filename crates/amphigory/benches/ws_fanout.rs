@@ -63,8 +63,9 @@ fn main() {
             idle: 50,
         }
     };
+    // The daemon's runtime: one worker, as `amphigory daemon` builds it.
     let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();

@@ -1,11 +1,12 @@
 //! Small file-system primitives the queue is built from: atomic writes, bounded reads
 //! that never follow a symbolic link, lease touches and ages.
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
-use std::sync::OnceLock;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use nix::errno::Errno;
@@ -103,6 +104,60 @@ pub(crate) fn replace_file(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<(
         .persist(dir.join(name))
         .map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Temp files made ahead of need, one per target directory: an atomic replace on the
+/// pickup path then costs a write and a rename, not a file creation (a millisecond or
+/// more on some file systems: the claim of a task makes two). A spare waits in the
+/// target's parent directory (the same file system), so the folders tasks and claims
+/// live in hold nothing extra while the daemon idles. Spares carry this process's writer
+/// prefix, so a restarted daemon's sweep removes those a killed one left; dropping the
+/// set removes them.
+#[derive(Debug, Default)]
+pub(crate) struct Spares {
+    // A std mutex: held only to move a handle in or out, never across an await.
+    files: Mutex<HashMap<PathBuf, tempfile::NamedTempFile>>,
+}
+
+impl Spares {
+    /// Makes sure `dir` has a spare (a file creation, in `dir`'s parent, when it has
+    /// none).
+    pub(crate) fn stock(&self, dir: &Path) -> io::Result<()> {
+        if self.lock().contains_key(dir) {
+            return Ok(());
+        }
+        let parent = dir.parent().unwrap_or(dir);
+        let spare = temp_with(parent, &[])?;
+        self.lock().entry(dir.to_owned()).or_insert(spare);
+        Ok(())
+    }
+
+    fn take(&self, dir: &Path) -> Option<tempfile::NamedTempFile> {
+        self.lock().remove(dir)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, tempfile::NamedTempFile>> {
+        self.files.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// [`replace_file`], with `dir`'s spare temp file when there is one.
+pub(crate) fn replace_file_with(
+    spares: &Spares,
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+) -> io::Result<()> {
+    if let Some(mut spare) = spares.take(dir) {
+        let placed = spare
+            .write_all(bytes)
+            .and_then(|()| spare.persist(dir.join(name)).map_err(|e| e.error));
+        // A spare whose directory was replaced meanwhile: a fresh file does it.
+        if placed.is_ok() {
+            return Ok(());
+        }
+    }
+    replace_file(dir, name, bytes)
 }
 
 /// Fsyncs a directory so a rename into it survives a power cut. File systems that cannot
@@ -220,6 +275,16 @@ pub(crate) fn age(path: &Path) -> io::Result<Option<Duration>> {
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// Whether `time` (a file's mtime) lies within `window` of now, either side: a time
+/// further in the future (a writer's clock running ahead on a shared mount) is not
+/// "recent", or it would stay recent forever.
+pub(crate) fn changed_within(time: SystemTime, window: Duration) -> bool {
+    match SystemTime::now().duration_since(time) {
+        Ok(age) => age < window,
+        Err(ahead) => ahead.duration() < window,
     }
 }
 

@@ -20,14 +20,24 @@ pub(crate) fn watch_dirs(
     wake: Arc<Notify>,
     relevant: fn(&Path) -> bool,
 ) -> notify::Result<RecommendedWatcher> {
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<Event>| match res {
+    watch_with(dirs, mode, move |res: notify::Result<Event>| match res {
         Ok(event) if wakes(&event, relevant) => wake.notify_one(),
         Ok(_) => {}
         Err(e) => {
             tracing::debug!(error = %e, "file watcher error; waking to re-read");
             wake.notify_one();
         }
-    })?;
+    })
+}
+
+/// Watches `dirs` for as long as the returned watcher lives, handing every event (and
+/// error) to `handler` on the watcher's thread.
+pub(crate) fn watch_with(
+    dirs: &[&Path],
+    mode: RecursiveMode,
+    handler: impl Fn(notify::Result<Event>) + Send + 'static,
+) -> notify::Result<RecommendedWatcher> {
+    let mut watcher = notify::recommended_watcher(handler)?;
     for dir in dirs {
         watcher.watch(dir, mode)?;
     }

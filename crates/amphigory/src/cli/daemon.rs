@@ -56,6 +56,9 @@ pub struct DaemonArgs {
     /// the free-space rules; simulated rips are sparse files and need no space).
     #[arg(long, hide = true, value_name = "BYTES")]
     pub sim_free_space_margin: Option<u64>,
+    /// Lose this share (%) of file-system events on purpose (tests of the safety rescan).
+    #[arg(long, hide = true, value_name = "PERCENT", default_value_t = 0)]
+    pub lose_fs_events: u8,
     /// The control socket: the global `--socket` (see [`crate::cli::Cli`]).
     #[arg(skip)]
     pub socket: Option<PathBuf>,
@@ -176,6 +179,7 @@ fn options_from_args(args: &DaemonArgs, loaded: &Loaded) -> Result<DaemonOptions
         options.set_lease(std::time::Duration::from_millis(ms));
     }
     options.sim_free_space_margin = args.sim_free_space_margin;
+    options.fs_event_loss = args.lose_fs_events;
     let socket = crate::servers::control::socket_path(args.socket.as_deref());
     options.socket = Some(socket.map_err(|e| e.to_string())?);
     loaded.apply(&mut options);

@@ -85,6 +85,9 @@ pub struct DaemonOptions {
     /// Check free space before rips with this margin even on simulated drives (whose
     /// sparse files need none): tests of the free-space rules (hidden option).
     pub sim_free_space_margin: Option<u64>,
+    /// Lose this share (%) of file-system events on purpose, as shared mounts do: tests
+    /// of the safety rescan (hidden option).
+    pub fs_event_loss: u8,
 }
 
 impl DaemonOptions {
@@ -108,6 +111,7 @@ impl DaemonOptions {
             drive_labels: std::collections::BTreeMap::new(),
             lease: crate::queue::LEASE,
             sim_free_space_margin: None,
+            fs_event_loss: 0,
         }
     }
 
@@ -239,7 +243,7 @@ pub async fn start(
         crate::servers::webapp_link::spawn(link, ctx, &tasks, &shutdown);
     }
     let wake = Arc::new(Notify::new());
-    let watcher = watch_queue(&options.tasks_dir, &wake);
+    let watcher = watch_queue(&queue, &wake, options.fs_event_loss);
     tracing::info!("task queue at {}", options.tasks_dir.display());
     let detection = start_detection(monitor, &status, &shutdown);
     let ejector = Arc::new(Ejector::new(sim.clone()));
@@ -283,8 +287,9 @@ pub async fn start(
 
 /// File-system wake-ups for the engine; without them (no inotify instance left, a mount
 /// that reports nothing) the rescans still find every task.
-fn watch_queue(tasks_dir: &Path, wake: &Arc<Notify>) -> Option<QueueWatcher> {
-    QueueWatcher::start(tasks_dir, wake.clone())
+fn watch_queue(queue: &Queue, wake: &Arc<Notify>, loss_percent: u8) -> Option<QueueWatcher> {
+    queue
+        .watch_lossy(wake.clone(), loss_percent)
         .inspect_err(|e| {
             tracing::warn!(
                 "file-system notifications unavailable ({e}); relying on the 5 s rescan"

@@ -254,6 +254,7 @@ impl Engine {
         loop {
             self.refresh_pause_and_depth();
             self.dispatch();
+            self.ctx.queue.prepare_claim();
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
@@ -268,7 +269,7 @@ impl Engine {
                 },
                 Some(cmd) = self.commands.recv() => self.on_command(cmd),
                 () = self.wake.notified() => {}
-                _ = rescan.tick() => {}
+                _ = rescan.tick() => self.ctx.queue.request_rescan(),
                 _ = expiry.tick() => self.recover_expired(),
                 () = sleep_until(self.pending.next_due()) => self.pending.service(&self.ctx),
             }
@@ -290,16 +291,20 @@ impl Engine {
         while self.registry.drives.iter().any(DriveEntry::is_free) {
             let waiting = RefCell::new(Vec::new());
             let registry = &self.registry;
-            let claimed = self.ctx.queue.next(|task| match registry.route(task) {
-                Route::Drive(i) => registry.drives.get(i).is_some_and(DriveEntry::is_free),
-                // Claimed only to be failed with INVALID_TASK.
-                Route::Ambiguous(_) => true,
-                Route::Wait(Some(i)) => {
-                    waiting.borrow_mut().push(i);
-                    false
-                }
-                Route::Wait(None) | Route::Elsewhere => false,
-            });
+            // Routing looks only at a task's target, so the queue asks once per target.
+            let claimed = self
+                .ctx
+                .queue
+                .next_by_target(|task| match registry.route(task) {
+                    Route::Drive(i) => registry.drives.get(i).is_some_and(DriveEntry::is_free),
+                    // Claimed only to be failed with INVALID_TASK.
+                    Route::Ambiguous(_) => true,
+                    Route::Wait(Some(i)) => {
+                        waiting.borrow_mut().push(i);
+                        false
+                    }
+                    Route::Wait(None) | Route::Elsewhere => false,
+                });
             self.report_poison();
             self.mark_waiting(&waiting.into_inner());
             match claimed {

@@ -188,7 +188,7 @@ impl Queue {
             .unwrap_or_default()
             .to_owned();
         let dir = self.layout.dir(TaskState::InProgress);
-        fsio::replace_file(&dir, &name, &json_bytes(&owner)?)
+        fsio::replace_file_with(&self.state.spares, &dir, &name, &json_bytes(&owner)?)
             .map_err(|e| QueueError::io("write ownership sidecar", path, e))
     }
 
@@ -252,6 +252,21 @@ impl Queue {
                 reason: "the ownership sidecar is gone".to_owned(),
             }),
             Err(e) => Err(QueueError::io("renew the lease on", sidecar, e)),
+        }
+    }
+
+    /// Makes the temp files the next claim writes (its record, its sidecar) ahead of
+    /// time, off the pickup path: call it when idle. Failures only cost the next claim
+    /// the time to make them then.
+    pub fn prepare_claim(&self) {
+        let dirs = [
+            self.state.claims_dir(),
+            self.layout.dir(TaskState::InProgress),
+        ];
+        for dir in dirs {
+            if let Err(e) = self.state.spares.stock(&dir) {
+                tracing::debug!(dir = %dir.display(), error = %e, "cannot make a spare temp file");
+            }
         }
     }
 

@@ -114,7 +114,7 @@ impl Queue {
             Order::Missing => Vec::new(),
             Order::Invalid => {
                 tracing::warn!("rebuilding an unreadable tasks.json from the queued files");
-                self.unlisted(TaskState::Queued, &Default::default())?
+                self.unlisted(TaskState::Queued, &std::collections::HashSet::new())?
                     .into_iter()
                     .map(Value::String)
                     .collect()

@@ -2,13 +2,17 @@
 //! the queue depth.
 
 use std::collections::HashSet;
+use std::fs;
+use std::io;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use amphigory_wire::task::{TaskType, type_from_id};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::layout::TaskState;
+use super::layout::{TaskState, is_safe_id, stem_of};
 use super::{MAX_TASK_BYTES, Queue, QueueError};
 use crate::fsio;
 
@@ -31,25 +35,37 @@ pub struct TaskEntry {
 impl Queue {
     /// Every task in queue order: those `tasks.json` lists (in any state; listed ids
     /// with no file anywhere are left out), then unlisted ones in progress, then
-    /// unlisted queued ones oldest first.
+    /// unlisted queued ones oldest first. Queued tasks come from the index; only tasks
+    /// in other states are looked for on disk.
     pub fn list(&self) -> Result<Vec<TaskEntry>, QueueError> {
-        let listed = self.read_order().ids();
-        let listed_set: HashSet<String> = listed.iter().cloned().collect();
+        let index = self.synced_index()?;
+        let listed = index.listed_ids.clone();
+        let listed_set: HashSet<Arc<str>> = listed.iter().cloned().collect();
+        let queued_unlisted: Vec<Arc<str>> = index
+            .ranked()
+            .into_iter()
+            .filter(|rank| !listed_set.contains(&rank.id))
+            .map(|rank| rank.id.clone())
+            .collect();
+        let in_progress = self.unlisted(TaskState::InProgress, &listed_set)?;
+        let all = listed
+            .iter()
+            .map(|id| (id.clone(), true))
+            .chain(in_progress.into_iter().map(|id| (Arc::from(id), false)))
+            .chain(queued_unlisted.into_iter().map(|id| (id, false)));
         let mut seen = HashSet::new();
         let mut out = Vec::new();
-        let unlisted = self
-            .unlisted(TaskState::InProgress, &listed_set)?
-            .into_iter()
-            .chain(self.unlisted(TaskState::Queued, &listed_set)?);
-        let all = listed
-            .into_iter()
-            .map(|id| (id, true))
-            .chain(unlisted.map(|id| (id, false)));
         for (id, is_listed) in all {
             if !seen.insert(id.clone()) {
                 continue;
             }
-            let Some((state, path)) = self.locate(&id) else {
+            let queued = index.entries.contains_key(&id);
+            let found = if queued {
+                Some((TaskState::Queued, self.layout.file(TaskState::Queued, &id)))
+            } else {
+                self.locate(&id)
+            };
+            let Some((state, path)) = found else {
                 continue;
             };
             let task_type = type_from_id(&id)
@@ -57,7 +73,7 @@ impl Queue {
                 .unwrap_or_else(|| TaskType::Other("unknown".to_owned()));
             out.push(TaskEntry {
                 owned: task_type.is_daemon_owned(),
-                id,
+                id: id.to_string(),
                 task_type,
                 state,
                 listed: is_listed,
@@ -70,21 +86,47 @@ impl Queue {
     /// they get failed when selection reaches them). 0 when `queued/` cannot be read
     /// (logged).
     pub fn queue_depth(&self) -> usize {
-        let stems = match self.unlisted(TaskState::Queued, &HashSet::new()) {
-            Ok(stems) => stems,
+        match self.synced_index() {
+            Ok(index) => index.owned,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot count queued tasks");
-                return 0;
+                0
             }
+        }
+    }
+
+    /// Task files in `state`'s directory not in `listed`, oldest first (mtime, then
+    /// name); names that are not safe ids are left out. A missing directory holds
+    /// nothing (the next pass makes it again).
+    pub(crate) fn unlisted(
+        &self,
+        state: TaskState,
+        listed: &HashSet<Arc<str>>,
+    ) -> Result<Vec<String>, QueueError> {
+        let dir = self.layout.dir(state);
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(QueueError::io("list", &dir, e)),
         };
-        stems
-            .iter()
-            .filter(|id| match type_from_id(id) {
-                Some(t) => t.is_daemon_owned(),
-                None => type_in_file(&self.layout.file(TaskState::Queued, id))
-                    .is_none_or(|t| t.is_daemon_owned()),
+        let mut found: Vec<(SystemTime, String)> = entries
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name();
+                let stem = name.to_str().and_then(stem_of).filter(|s| is_safe_id(s))?;
+                if listed.contains(stem) {
+                    return None;
+                }
+                // DirEntry::metadata does not follow symbolic links.
+                let mtime = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .unwrap_or(SystemTime::UNIX_EPOCH);
+                Some((mtime, stem.to_owned()))
             })
-            .count()
+            .collect();
+        found.sort();
+        Ok(found.into_iter().map(|(_, id)| id).collect())
     }
 
     /// Where `id` is: in progress, queued, failed or complete (a `complete/` result with

@@ -49,7 +49,9 @@
 
 mod claim;
 mod enqueue;
+mod index;
 pub mod layout;
+mod listed;
 mod listing;
 mod order;
 mod partial;
@@ -69,8 +71,9 @@ pub mod watch;
 use std::collections::VecDeque;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 pub use claim::Claim;
 pub use enqueue::NewTask;
@@ -165,9 +168,14 @@ pub struct Queue {
     layout: Layout,
     state: StateStore,
     daemon_id: String,
-    /// `(mtime, length)` of the last `tasks.json` found invalid after retries, so a file
-    /// that stays broken costs no retry delay on every pick-up.
-    bad_order: Arc<Mutex<Option<(SystemTime, u64)>>>,
+    /// `tasks.json` as last read; read again only when it changed.
+    order: Arc<Mutex<listed::OrderCache>>,
+    /// What is in `queued/`, read once per change (see `index`).
+    index: Arc<Mutex<index::Index>>,
+    /// What changed since the last pass, from the watcher and from our own moves.
+    changes: Arc<Mutex<index::Changes>>,
+    /// A watcher feeds `changes` (else every pass lists `queued/`).
+    watched: Arc<AtomicBool>,
     /// Invalid tasks failed by selection, until the engine takes them.
     rejected: Arc<Mutex<VecDeque<Rejected>>>,
     /// How long a claim stays live without a renewal ([`LEASE`] unless shortened).
@@ -190,7 +198,10 @@ impl Queue {
             layout: Layout::new(tasks_dir),
             state,
             daemon_id: daemon_id.into(),
-            bad_order: Arc::new(Mutex::new(None)),
+            order: Arc::default(),
+            index: Arc::default(),
+            changes: Arc::default(),
+            watched: Arc::default(),
             rejected: Arc::new(Mutex::new(VecDeque::new())),
             lease: LEASE,
             problems: Arc::new(Mutex::new(QueueProblems::default())),

@@ -65,6 +65,8 @@ struct QueueState {
 pub(crate) struct StateStore {
     dir: PathBuf,
     lock: Arc<Mutex<()>>,
+    /// Temp files made ahead for claim records (see [`fsio::Spares`]).
+    pub spares: Arc<fsio::Spares>,
 }
 
 impl StateStore {
@@ -80,6 +82,7 @@ impl StateStore {
         Ok(Self {
             dir,
             lock: Arc::new(Mutex::new(())),
+            spares: Arc::default(),
         })
     }
 
@@ -88,7 +91,7 @@ impl StateStore {
         [self.dir.clone(), self.claims_dir()]
     }
 
-    fn claims_dir(&self) -> PathBuf {
+    pub fn claims_dir(&self) -> PathBuf {
         self.dir.join("claims")
     }
 
@@ -104,8 +107,13 @@ impl StateStore {
     pub fn write_claim(&self, record: &ClaimRecord) -> Result<(), QueueError> {
         let bytes = json_bytes(record)?;
         let dir = self.claims_dir();
-        fsio::replace_file(&dir, &format!("{}.json", record.task_id), &bytes)
-            .map_err(|e| QueueError::io("write claim record in", dir, e))
+        fsio::replace_file_with(
+            &self.spares,
+            &dir,
+            &format!("{}.json", record.task_id),
+            &bytes,
+        )
+        .map_err(|e| QueueError::io("write claim record in", dir, e))
     }
 
     /// The claim record for `id`, if any (`None` too when it is unreadable).
