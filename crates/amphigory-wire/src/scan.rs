@@ -128,7 +128,8 @@ pub struct Track {
     /// Source file, e.g. `00800.mpls` (attr 16).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_file: Option<String>,
-    /// Title name (attr 2), when MakeMKV gives one.
+    /// Title name (attr 2), when MakeMKV gives one that is not just the disc's name
+    /// (the webapp names output files after it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Every audio stream, in MakeMKV's order.
@@ -145,19 +146,36 @@ pub struct Track {
     pub score: f64,
 }
 
+/// `disc_name` when neither MakeMKV nor the drive names the disc (SPEC §6.3).
+pub const UNKNOWN_DISC: &str = "Unknown disc";
+
 /// The result of scanning a disc.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanResult {
-    /// Disc name (`CINFO:2`, else the volume name `CINFO:32`).
-    #[serde(default)]
-    pub disc_name: Option<String>,
+    /// Disc name: `CINFO:2`, else `CINFO:32`, else the drive's volume name, else
+    /// [`UNKNOWN_DISC`]. Always a string: the webapp answers HTTP 500 on `null`.
+    #[serde(default, deserialize_with = "string_or_unknown")]
+    pub disc_name: String,
     /// Disc type.
     pub disc_type: DiscType,
     /// Fingerprint, when the drive layer knows it.
     #[serde(default)]
     pub fingerprint: Option<String>,
-    /// Titles: main feature first, then alternates, then by duration descending.
+    /// Titles in ascending title number (the webapp's disc page rips `track.number ||
+    /// index`); `classification`, `confidence` and `score` say which is which.
     pub tracks: Vec<Track>,
+}
+
+impl ScanResult {
+    /// True when no name was found for the disc.
+    pub fn disc_name_unknown(&self) -> bool {
+        self.disc_name == UNKNOWN_DISC
+    }
+}
+
+/// A disc name as written: `null` or missing (older results) reads as [`UNKNOWN_DISC`].
+fn string_or_unknown<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_else(|| UNKNOWN_DISC.to_owned()))
 }
 
 fn is_false(b: &bool) -> bool {

@@ -164,9 +164,12 @@ pub enum LinkMessage {
         daemon_id: String,
         /// makemkvcon in use, if found.
         makemkvcon_path: Option<String>,
-        /// Host directory the container's `/` maps to.
+        /// Host directory the container's `/` maps to. Left out when unknown, never
+        /// `null`: the webapp's handler takes it as a string and fails on `null`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         webapp_basedir: Option<String>,
-        /// Build's git revision.
+        /// The commit the binary was built from; left out when unknown.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         git_sha: Option<String>,
     },
     /// Liveness.
@@ -229,13 +232,18 @@ pub enum InboundMessage {
         request_id: Value,
         /// `get_drive_status`, `list_drives`, …
         method: String,
-        /// Method parameters.
-        #[serde(default)]
+        /// Method parameters: absent, `{}` and `null` are all "none".
+        #[serde(default, deserialize_with = "map_or_null")]
         params: Map<String, Value>,
     },
     /// Anything else.
     #[serde(other)]
     Unknown,
+}
+
+/// An object, or `null` (read as an empty one).
+fn map_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
+    Ok(Option::<Map<String, Value>>::deserialize(d)?.unwrap_or_default())
 }
 
 #[cfg(test)]

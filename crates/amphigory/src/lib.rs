@@ -20,6 +20,8 @@
 //!   with provenance, path resolution, makemkvcon discovery (SPEC §3).
 //! - [`servers`]: the WebSocket server of SPEC §7.1, the live link to the webapp (§7.2)
 //!   and the `request` methods both answer; the local control socket (§8).
+//! - [`tls`]: plain or TLS connections to the webapp (rustls on Linux, the platform's TLS
+//!   on macOS).
 //! - [`tray`]: the menu-bar / tray icon and menu (SPEC §10): a pure model, a `Send`
 //!   handle for the daemon, a main-thread loop per OS (ksni on Linux, tray-icon on macOS).
 //! - `fsio`: atomic file writes (temp, fsync, rename, fsync the directory) for every
@@ -42,4 +44,5 @@ pub mod makemkv;
 pub mod queue;
 pub mod servers;
 pub mod sim;
+pub mod tls;
 pub mod tray;

@@ -133,7 +133,9 @@ async fn routing_by_fingerprint_and_by_drive() {
 async fn an_ambiguous_task_fails_naming_the_candidates() {
     let mut rig = Rig::start(&["demo-bluray", "demo-dvd"], FAST_RATE, |_| {}).await;
     let mut events = Events::new(rig.handle());
-    let id = rig.enqueue(&scan(None, None));
+    // A rip naming neither drive nor disc while two drives hold discs (a scan goes to
+    // the current drive instead: SPEC §7.2).
+    let id = rig.enqueue(&rip(&rig.out(), "Which", 7, None));
     let errors = events.finished(std::slice::from_ref(&id)).await;
     let error = errors[&id].clone().expect("the ambiguous task fails");
     assert_eq!(error.code, ErrorCode::InvalidTask, "{error:?}");

@@ -103,8 +103,20 @@ fn check(r: &ScanResult, e: &Expect<'_>) {
     assert_eq!(subtitles, e.subtitles, "title {n}");
 }
 
+/// Title numbers as a person reads them (main feature first…). The result itself lists
+/// them by number, which this checks on every capture it is asked about.
 fn numbers(r: &ScanResult) -> Vec<u32> {
-    r.tracks.iter().map(|t| t.number).collect()
+    let listed: Vec<u32> = r.tracks.iter().map(|t| t.number).collect();
+    assert!(
+        listed.is_sorted(),
+        "tracks must be in title order: {listed:?}"
+    );
+    ranked(r).iter().map(|t| t.number).collect()
+}
+
+/// The tracks ranked (see [`numbers`]).
+fn ranked(r: &ScanResult) -> Vec<&Track> {
+    amphigory::makemkv::classify::ranked(&r.tracks)
 }
 
 const PGS: &str = "PGS";
@@ -147,7 +159,7 @@ fn bluray_logical_volume_id_is_the_polar_express() {
         return;
     };
     assert_eq!(r.disc_type, DiscType::Bluray);
-    assert_eq!(r.disc_name.as_deref(), Some("LOGICAL_VOLUME_ID"));
+    assert_eq!(r.disc_name, "LOGICAL_VOLUME_ID");
     assert_eq!(r.tracks.len(), 16);
     let subs = [("eng", PGS); 4]
         .into_iter()
@@ -178,7 +190,7 @@ fn bluray_logical_volume_id_is_the_polar_express() {
             subtitles: &subs,
         },
     );
-    let main = &r.tracks[0];
+    let main = ranked(&r)[0];
     assert_eq!(main.number, 0);
     assert_eq!(main.classification, Classification::MainFeature);
     assert_eq!(main.confidence, Confidence::High);
@@ -202,8 +214,13 @@ fn bluray_deadpool_crlf() {
         return;
     };
     assert_eq!(r.disc_type, DiscType::Bluray);
-    assert_eq!(r.disc_name.as_deref(), Some("Deadpool"));
+    assert_eq!(r.disc_name, "Deadpool");
     assert_eq!(r.tracks.len(), 27);
+    // The webapp rips `track.number || index`: title 0 must sit at index 0 (ranked, it
+    // would be 24th), and MakeMKV's "Deadpool" on every title must not name every file.
+    let listed: Vec<u32> = r.tracks.iter().map(|t| t.number).collect();
+    assert_eq!(listed, (0..27).collect::<Vec<u32>>());
+    assert!(r.tracks.iter().all(|t| t.name.is_none()));
     let hd = [("eng", "DTS-HD MA", 8), ("eng", "DTS", 6)];
     let six_subs = [
         ("eng", PGS),
@@ -252,7 +269,7 @@ fn bluray_deadpool_crlf() {
             subtitles: &[],
         },
     );
-    let main = &r.tracks[0];
+    let main = ranked(&r)[0];
     assert_eq!(
         (main.number, main.classification),
         (1, Classification::MainFeature)
@@ -270,7 +287,7 @@ fn bluray_demo_movie_with_angles() {
         return;
     };
     assert_eq!(r.disc_type, DiscType::Bluray);
-    assert_eq!(r.disc_name.as_deref(), Some("Demo Movie"));
+    assert_eq!(r.disc_name, "Demo Movie");
     assert_eq!(r.tracks.len(), 108);
     let subs: Vec<_> = [("eng", PGS), ("eng", PGS)]
         .into_iter()
@@ -320,10 +337,10 @@ fn bluray_demo_movie_with_angles() {
     );
     // The angle titles are alternates of the feature.
     assert_eq!(numbers(&r)[..4], [4, 5, 6, 7]);
-    let classes: Vec<_> = r.tracks[..4].iter().map(|t| t.classification).collect();
+    let classes: Vec<_> = ranked(&r)[..4].iter().map(|t| t.classification).collect();
     assert_eq!(classes[0], Classification::MainFeature);
     assert!(classes[1..].iter().all(|c| *c == Classification::Feature));
-    assert_eq!(r.tracks[0].confidence, Confidence::High);
+    assert_eq!(ranked(&r)[0].confidence, Confidence::High);
 }
 
 #[test]
@@ -332,7 +349,7 @@ fn bluray_the_office_partial_capture_without_messages() {
         return;
     };
     assert_eq!(r.disc_type, DiscType::Bluray);
-    assert_eq!(r.disc_name.as_deref(), Some("THE OFFICE S4D1"));
+    assert_eq!(r.disc_name, "THE OFFICE S4D1");
     assert_eq!(r.tracks.len(), 10);
     let episode = Expect {
         number: 0,
@@ -369,7 +386,7 @@ fn uhd_real_life_partial_capture() {
         return;
     };
     assert_eq!(r.disc_type, DiscType::Uhd);
-    assert_eq!(r.disc_name.as_deref(), Some("REAL LIFE"));
+    assert_eq!(r.disc_name, "REAL LIFE");
     assert_eq!(r.tracks.len(), 4);
     check(
         &r,
@@ -396,7 +413,7 @@ fn uhd_real_life_partial_capture() {
         },
     );
     assert_eq!(numbers(&r), [1, 0, 3, 2]);
-    assert_eq!(r.tracks[0].classification, Classification::MainFeature);
+    assert_eq!(ranked(&r)[0].classification, Classification::MainFeature);
     assert_eq!(title(&r, 2).chapters, 0);
     assert_eq!(
         title(&r, 1).audio_streams[0].codec_id.as_deref(),
@@ -410,7 +427,7 @@ fn dvd_dime_with_angles_and_old_names() {
         return;
     };
     assert_eq!(r.disc_type, DiscType::Dvd);
-    assert_eq!(r.disc_name.as_deref(), Some("DIME_NTSC"));
+    assert_eq!(r.disc_name, "DIME_NTSC");
     assert_eq!(r.tracks.len(), 12);
     // DVD subtitles have no short name: the long one stands in.
     check(
@@ -453,7 +470,7 @@ fn dvd_csi_with_comma_in_the_disc_name() {
         return;
     };
     assert_eq!(r.disc_type, DiscType::Dvd);
-    assert_eq!(r.disc_name.as_deref(), Some("CSI: Season 1, Disc 1"));
+    assert_eq!(r.disc_name, "CSI: Season 1, Disc 1");
     assert_eq!(r.tracks.len(), 4);
     let episode = Expect {
         number: 0,

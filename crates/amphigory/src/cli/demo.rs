@@ -124,7 +124,7 @@ async fn walk_through(
         .ok_or_else(|| anyhow!("the scan result has no payload"))?;
     print_scan(&scan);
     let picks = pick_titles(&scan)?;
-    let name = scan.disc_name.clone().unwrap_or_else(|| "Demo Disc".into());
+    let name = scan.disc_name.clone();
     let out_dir = root.join("ripped").join(&name);
     std::fs::create_dir_all(root.join("ripped"))?;
     let mut ids = Vec::new();
@@ -250,7 +250,7 @@ fn pick_titles(scan: &ScanResult) -> anyhow::Result<Vec<(Track, &'static str)>> 
 fn print_scan(scan: &ScanResult) {
     println!(
         "\nDisc: {} ({:?}), {} titles",
-        scan.disc_name.as_deref().unwrap_or("?"),
+        scan.disc_name,
         scan.disc_type,
         scan.tracks.len()
     );
@@ -258,7 +258,8 @@ fn print_scan(scan: &ScanResult) {
         "  {:>5}  {:>8}  {:>9}  {:>8}  {:<14}  audio",
         "title", "duration", "size", "chapters", "class"
     );
-    for t in &scan.tracks {
+    // Ranked for reading; the result itself lists titles by number.
+    for t in crate::makemkv::classify::ranked(&scan.tracks) {
         let audio: Vec<_> = t
             .audio_streams
             .iter()

@@ -231,12 +231,7 @@ async fn link_check(url: &str) -> Check {
     };
     let ws_url = parsed.ws_url("/ws");
     let probe = async {
-        let stream = tokio::net::TcpStream::connect((parsed.host.as_str(), parsed.port))
-            .await
-            .map_err(|e| e.to_string())?;
-        let (mut ws, _) = tokio_tungstenite::client_async(ws_url.as_str(), stream)
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut ws = crate::servers::webapp_link::open(&parsed, LINK_PROBE_TIMEOUT).await?;
         let _ = ws.close(None).await;
         Ok::<_, String>(())
     };

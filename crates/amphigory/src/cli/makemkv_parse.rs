@@ -90,9 +90,9 @@ fn failure_text(failure: &ScanFailure) -> String {
     }
 }
 
-/// The human table of `--summary`, one title a row in the result's order.
+/// The human table of `--summary`, one title a row, ranked (main feature first).
 fn summary(r: &ScanResult) -> String {
-    let name = r.disc_name.as_deref().unwrap_or("(unnamed)");
+    let name = &r.disc_name;
     let disc_type = serde_json::to_value(r.disc_type)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -103,7 +103,7 @@ fn summary(r: &ScanResult) -> String {
         "{:>3}  {:>8}  {:>8}  {:>3}  {:<21}  {:<28}  subtitles",
         "#", "duration", "size", "ch", "classification", "audio"
     );
-    for t in &r.tracks {
+    for t in crate::makemkv::classify::ranked(&r.tracks) {
         let _ = writeln!(
             out,
             "{:>3}  {:>8}  {:>8}  {:>3}  {:<21}  {:<28}  {}",

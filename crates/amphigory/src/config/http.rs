@@ -1,6 +1,6 @@
 //! A tiny HTTP/1.1 client for the one request the daemon makes, `GET /config.json`:
-//! plain `http://` over a tokio `TcpStream` (no TLS: the webapp is on the same host or
-//! LAN, and a TLS stack would triple the daemon's dependencies). Responses are parsed with
+//! `http://`, or `https://` through [`crate::tls`], over a tokio `TcpStream`. Responses
+//! are parsed with
 //! `httparse`; `Content-Length`, chunked and read-to-close bodies are understood; sizes
 //! are bounded and the whole exchange runs under one deadline.
 
@@ -15,7 +15,7 @@ const MAX_HEAD: usize = 16 * 1024;
 /// Largest body accepted (a config is a few hundred bytes).
 const MAX_BODY: usize = 1024 * 1024;
 
-/// An `http://` (or, refused later, `https://`) base URL.
+/// An `http://` or `https://` base URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
     /// Host name or address (IPv6 without brackets).
@@ -34,9 +34,9 @@ pub enum HttpError {
     /// Not an `http://host[:port][/path]` URL.
     #[error("not a usable http:// URL ({0})")]
     BadUrl(String),
-    /// `https://`: this build speaks plain HTTP only.
-    #[error("https:// is not supported (no TLS in this build); use the webapp's http:// address")]
-    TlsUnsupported,
+    /// `https://` and the TLS session could not be set up.
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// Could not connect.
     #[error("cannot connect to {addr}: {source}")]
     Connect {
@@ -122,21 +122,19 @@ pub struct HttpResponse {
 
 /// `GET rel` on `url`, all of it (connect, request, response) within `deadline`.
 pub async fn get(url: &HttpUrl, rel: &str, deadline: Duration) -> Result<HttpResponse, HttpError> {
-    if url.secure {
-        return Err(HttpError::TlsUnsupported);
-    }
     tokio::time::timeout(deadline, exchange(url, rel))
         .await
         .map_err(|_| HttpError::Timeout(deadline))?
 }
 
 async fn exchange(url: &HttpUrl, rel: &str) -> Result<HttpResponse, HttpError> {
-    let mut stream = TcpStream::connect((url.host.as_str(), url.port))
+    let tcp = TcpStream::connect((url.host.as_str(), url.port))
         .await
         .map_err(|source| HttpError::Connect {
             addr: url.authority(),
             source,
         })?;
+    let mut stream = crate::tls::wrap(tcp, &url.host, url.secure).await?;
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: amphigory/{}\r\nAccept: application/json\r\nConnection: close\r\n\r\n",
         url.path(rel),

@@ -351,6 +351,7 @@ impl Loaded {
         options.ws_port = Some(e.websocket_port.value);
         options.heartbeat_interval = Duration::from_secs(e.heartbeat_interval.value);
         options.webapp_url = e.webapp_url.value.clone();
+        options.engine.ripped_directory = e.ripped_directory.value.clone();
         options.problems.extend(self.problems());
         if options.simulate.is_none() {
             let discovery = makemkvcon::discover(e.makemkvcon_path.value.as_deref());

@@ -62,12 +62,25 @@ pub struct StatusSnapshot {
     pub problems: Vec<String>,
     /// The webapp link: `None` when none is configured, else whether it is connected.
     pub webapp_link: Option<bool>,
+    /// The webapp's *current drive* (SPEC §7.2): the drive whose disc went in last, else
+    /// the first drive. `get_drive_status` without a drive answers with it, and a scan
+    /// task naming no drive runs on it.
+    pub current_drive: Option<String>,
 }
 
 impl StatusSnapshot {
+    /// The current drive's object (see [`StatusSnapshot::current_drive`]).
+    pub fn current(&self) -> Option<&DriveStatus> {
+        let id = self.current_drive.as_deref()?;
+        self.drives.iter().find(|d| d.drive_id == id)
+    }
+
     /// The `sync` message of SPEC §7.1.
     pub fn to_sync(&self, timestamp: String) -> ServerMessage {
-        let disc_drive = self.drives.iter().find(|d| d.state != DriveState::Empty);
+        let disc_drive = self
+            .current()
+            .filter(|d| d.state != DriveState::Empty)
+            .or_else(|| self.drives.iter().find(|d| d.state != DriveState::Empty));
         ServerMessage::Sync {
             timestamp,
             disc: SyncDisc {

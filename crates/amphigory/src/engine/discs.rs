@@ -17,6 +17,24 @@ use crate::makemkv::runner::{RunError, Source};
 
 impl Engine {
     pub(super) fn on_disc_event(&mut self, event: DiscEvent) {
+        self.handle_disc_event(event);
+        self.show_current_drive();
+    }
+
+    /// Keeps the snapshot's current drive (SPEC §7.2) in step with the registry, which
+    /// routes a scan naming no drive to the same one.
+    fn show_current_drive(&self) {
+        let current = self
+            .registry
+            .current()
+            .and_then(|i| self.registry.drives.get(i))
+            .map(|d| d.slot.drive_id.clone());
+        if self.ctx.status.get().current_drive != current {
+            self.ctx.status.update(|s| s.current_drive = current);
+        }
+    }
+
+    fn handle_disc_event(&mut self, event: DiscEvent) {
         match event {
             DiscEvent::DriveAdded(info) => self.drive_added(&info),
             DiscEvent::DriveRemoved { device } => self.drive_removed(&device),
@@ -239,9 +257,7 @@ impl Engine {
         };
         match outcome {
             Ok(mut scan) => {
-                if scan.fingerprint.is_none() {
-                    scan.fingerprint.clone_from(&disc.fingerprint);
-                }
+                disc.complete(&mut scan);
                 self.scan_finished(index, Arc::new(scan));
             }
             Err(RunError::Cancelled) => disc.scan = DiscScan::Pending,

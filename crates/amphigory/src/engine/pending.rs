@@ -14,9 +14,10 @@ use std::time::Duration;
 use amphigory_wire::result::TaskResult;
 use tokio::time::Instant;
 
+use super::EngineContext;
+use super::claims::claim_lost;
 use super::problems::ProblemSlot;
 use super::task_run::announce_finished;
-use super::{EngineContext, claim_lost};
 use crate::queue::{Claim, QueueError, TaskState};
 
 /// First retry delay.

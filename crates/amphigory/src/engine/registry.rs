@@ -8,7 +8,7 @@ use amphigory_wire::scan::ScanResult;
 use tokio_util::sync::CancellationToken;
 
 use super::{DriveSlot, StopReason};
-use crate::queue::Task;
+use crate::queue::{Task, TaskKind};
 
 /// Work running on a drive: a queue task, or the proactive scan of a new disc.
 pub(crate) struct Running {
@@ -55,6 +55,32 @@ pub(crate) struct Disc {
     pub(crate) volume_name: Option<String>,
     pub(crate) fingerprint: Option<String>,
     pub(crate) scan: DiscScan,
+}
+
+impl Disc {
+    /// Fills in what the drive knows and MakeMKV did not say: the fingerprint, and the
+    /// volume name as the disc's name (SPEC §6.3).
+    pub(crate) fn complete(&self, scan: &mut ScanResult) {
+        complete_scan(
+            scan,
+            self.fingerprint.as_deref(),
+            self.volume_name.as_deref(),
+        );
+    }
+}
+
+/// Fills a scan's missing fingerprint and unknown disc name from the drive's facts.
+pub(crate) fn complete_scan(
+    scan: &mut ScanResult,
+    fingerprint: Option<&str>,
+    volume: Option<&str>,
+) {
+    if scan.fingerprint.is_none() {
+        scan.fingerprint = fingerprint.map(str::to_owned);
+    }
+    if let (true, Some(volume)) = (scan.disc_name_unknown(), volume) {
+        volume.clone_into(&mut scan.disc_name);
+    }
 }
 
 /// One drive.
@@ -151,8 +177,26 @@ impl Registry {
         })
     }
 
+    /// The webapp's *current drive* (SPEC §7.2): the drive whose disc went in last, else
+    /// the first drive.
+    pub(crate) fn current(&self) -> Option<usize> {
+        self.latest_disc()
+            .or_else(|| (!self.drives.is_empty()).then_some(0))
+    }
+
+    /// The drive whose disc went in last (discs are numbered as they go in).
+    fn latest_disc(&self) -> Option<usize> {
+        self.drives
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| d.disc.as_ref().map(|disc| (disc.generation, i)))
+            .max()
+            .map(|(_, i)| i)
+    }
+
     /// SPEC §9.1: the drive named in `drive`, else the drive holding the disc with
-    /// `disc_fingerprint`, else the only drive with a disc.
+    /// `disc_fingerprint`, else the only drive with a disc; a scan that names neither
+    /// goes to the current drive (SPEC §7.2: the webapp's scans name no drive).
     pub(crate) fn route(&self, task: &Task) -> Route {
         if let Some(name) = task.drive.as_deref() {
             return match self.position(name) {
@@ -174,6 +218,9 @@ impl Registry {
         match with_disc.as_slice() {
             [] => Route::Elsewhere,
             [only] => Route::Drive(*only),
+            _ if matches!(task.kind, TaskKind::Scan) => {
+                self.latest_disc().map_or(Route::Elsewhere, Route::Drive)
+            }
             many => Route::Ambiguous(
                 many.iter()
                     .filter_map(|&i| self.drives.get(i))
@@ -286,20 +333,47 @@ mod tests {
         );
     }
 
+    /// A rip naming no drive and no disc.
+    fn rip() -> Task {
+        let spec = crate::queue::RipSpec {
+            track: 0,
+            expected_size_bytes: None,
+            expected_duration: None,
+            directory: "/out/M/".into(),
+            filename: "M.mkv".into(),
+        };
+        Task {
+            id: "t-rip".into(),
+            kind: TaskKind::Rip(spec),
+            ..task(None, None)
+        }
+    }
+
     #[test]
-    fn without_drive_or_fingerprint_only_a_single_disc_is_clear() {
+    fn without_drive_or_fingerprint_a_rip_needs_a_single_disc() {
+        assert_eq!(registry(&[None, Some("a")]).route(&rip()), Route::Drive(1));
+        assert_eq!(registry(&[None, None]).route(&rip()), Route::Elsewhere);
         assert_eq!(
-            registry(&[None, Some("a")]).route(&task(None, None)),
-            Route::Drive(1)
-        );
-        assert_eq!(
-            registry(&[None, None]).route(&task(None, None)),
-            Route::Elsewhere
-        );
-        assert_eq!(
-            registry(&[Some("a"), None, Some("b")]).route(&task(None, None)),
+            registry(&[Some("a"), None, Some("b")]).route(&rip()),
             Route::Ambiguous(vec!["me@host:sr0".into(), "me@host:sr2".into()])
         );
+    }
+
+    #[test]
+    fn without_drive_or_fingerprint_a_scan_goes_to_the_current_drive() {
+        // The disc that went in last: sr2's (discs are numbered as they go in).
+        let mut r = registry(&[Some("a"), None, Some("b")]);
+        assert_eq!(r.route(&task(None, None)), Route::Drive(2));
+        assert_eq!(r.current(), Some(2));
+        let newer = r.new_disc(None, Some("c".into()));
+        r.drives[0].disc = Some(newer);
+        assert_eq!(r.route(&task(None, None)), Route::Drive(0));
+        assert_eq!(r.current(), Some(0));
+        // No disc anywhere: nothing to scan; the current drive is the first.
+        let empty = registry(&[None, None]);
+        assert_eq!(empty.route(&task(None, None)), Route::Elsewhere);
+        assert_eq!(empty.current(), Some(0));
+        assert_eq!(registry(&[]).current(), None);
     }
 
     #[test]

@@ -11,8 +11,9 @@ use amphigory_wire::task::TaskType;
 use amphigory_wire::{ErrorCode, TaskError};
 use tokio_util::sync::CancellationToken;
 
+use super::claims::claim_lost;
 use super::results::{self, RipFacts, RunClock};
-use super::{DriveSlot, EngineContext, StopReason, claim_lost};
+use super::{DriveSlot, EngineContext, StopReason};
 use crate::core::DaemonEvent;
 use crate::core::status::RunningTask;
 use crate::makemkv::progress::ProgressUpdate;
@@ -25,6 +26,8 @@ pub(crate) struct Job {
     pub(crate) drive: DriveSlot,
     /// Fingerprint of the disc in the drive, when detection read it.
     pub(crate) disc_fingerprint: Option<String>,
+    /// Its volume name, when detection read it.
+    pub(crate) disc_volume: Option<String>,
     /// A finished scan of this disc: a scan task is answered with it, no makemkvcon.
     pub(crate) cached_scan: Option<Arc<ScanResult>>,
     pub(crate) cancel: CancellationToken,
@@ -200,7 +203,12 @@ async fn execute(ctx: &EngineContext, job: &Job, clock: &RunClock) -> Outcome {
                 space_needed: Some(expected_size.unwrap_or_else(|| default_rip_size(job))),
                 temp_dir: job.claim.rip_temp_dir(),
             };
-            ensure_movie_dir(&spec.directory);
+            if let Err(e) =
+                super::output::prepare(&spec.directory, ctx.options.ripped_directory.as_deref())
+            {
+                let result = results::failure(&task.id, TaskType::Rip, clock, e);
+                return Outcome::Finished(Box::new(result), None);
+            }
             match runner.rip(&request, &job.cancel, on_progress).await {
                 Ok(out) => {
                     let facts = RipFacts {
@@ -249,22 +257,12 @@ async fn scan(
         }
         None => runner.scan(source, &job.cancel, on_progress).await?,
     };
-    if scan.fingerprint.is_none() {
-        scan.fingerprint.clone_from(&job.disc_fingerprint);
-    }
+    super::registry::complete_scan(
+        &mut scan,
+        job.disc_fingerprint.as_deref(),
+        job.disc_volume.as_deref(),
+    );
     Ok(scan)
-}
-
-/// Creates the per-title folder (`…/Movie (2004)/`) when its parent exists. A missing
-/// parent is left alone: it usually means an unmounted volume, which the runner reports
-/// as `OUTPUT_WRITE_FAILED` instead of filling the mount point.
-fn ensure_movie_dir(dir: &std::path::Path) {
-    if dir.is_dir() || !dir.parent().is_some_and(std::path::Path::is_dir) {
-        return;
-    }
-    if let Err(e) = std::fs::create_dir(dir) {
-        tracing::warn!("cannot create {}: {e}", dir.display());
-    }
 }
 
 /// The shared runner's command and limits, plus a hook recording the child's pid with

@@ -1,5 +1,7 @@
 //! Title classification (SPEC §6.3): which title is the main feature, which are alternate
-//! cuts of it, and which are extras, with the order the scan result lists them in.
+//! cuts of it, and which are extras. The scan result keeps titles in ascending number (the
+//! webapp's disc page rips `track.number || index`); [`ranked`] is the order a person
+//! reads them in.
 //!
 //! Pure over [`Track`]s. Decisions use unrounded scores; the stored score is rounded to
 //! two places so results compare stably across platforms.
@@ -28,8 +30,7 @@ const ALTERNATE_DURATION: f64 = 0.10;
 /// …and within this fraction of its size.
 const ALTERNATE_SIZE: f64 = 0.20;
 
-/// Scores, classifies and reorders `tracks` in place: main feature first, then
-/// alternates, then everything else by duration descending (title number breaks ties).
+/// Scores and classifies `tracks` in place (their order is left alone).
 pub fn classify(tracks: &mut [Track]) {
     let scores: Vec<f64> = tracks.iter().map(score).collect();
     let main = main_feature(tracks, &scores);
@@ -49,7 +50,14 @@ pub fn classify(tracks: &mut [Track]) {
             _ => by_duration(seconds(track)),
         };
     }
-    tracks.sort_by_cached_key(|t| (order(t.classification), Reverse(seconds(t)), t.number));
+}
+
+/// `tracks` as a person reads them: main feature first, then alternates, then everything
+/// else by duration descending (title number breaks ties).
+pub fn ranked(tracks: &[Track]) -> Vec<&Track> {
+    let mut ranked: Vec<&Track> = tracks.iter().collect();
+    ranked.sort_by_cached_key(|t| (order(t.classification), Reverse(seconds(t)), t.number));
+    ranked
 }
 
 /// The main-feature score of SPEC §6.3, in 0..=1 (unrounded).
@@ -245,14 +253,15 @@ mod tests {
         marked.name = Some("Movie-FPL_MainFeature".to_owned());
         let mut tracks = vec![track(0, "2:00:00", 9_000, 30), marked];
         classify(&mut tracks);
-        assert_eq!(tracks[0].number, 3);
-        assert_eq!(tracks[0].classification, Classification::MainFeature);
-        assert_eq!(tracks[0].confidence, Confidence::High);
+        let main = ranked(&tracks)[0];
+        assert_eq!(main.number, 3);
+        assert_eq!(main.classification, Classification::MainFeature);
+        assert_eq!(main.confidence, Confidence::High);
         let mut by_file = track(5, "0:40:00", 5_000, 4);
         by_file.makemkv_name = Some("Movie-FPL_MainFeature_t05.mkv".to_owned());
         let mut tracks = vec![track(0, "2:00:00", 9_000, 30), by_file];
         classify(&mut tracks);
-        assert_eq!(tracks[0].number, 5);
+        assert_eq!(ranked(&tracks)[0].number, 5);
     }
 
     #[test]
@@ -262,10 +271,10 @@ mod tests {
         rich.subtitle_streams = subtitles(6);
         let mut tracks = vec![rich.clone(), track(1, "1:00:01", 100, 2)];
         classify(&mut tracks);
-        assert_eq!(classes(&tracks)[0], (1, Classification::MainFeature));
+        assert_eq!(classes(&tracks)[1], (1, Classification::MainFeature));
         let mut tracks = vec![rich.clone(), track(1, "0:20:00", 100, 11)];
         classify(&mut tracks);
-        assert_eq!(classes(&tracks)[0], (1, Classification::MainFeature));
+        assert_eq!(classes(&tracks)[1], (1, Classification::MainFeature));
         let mut tracks = vec![rich, track(1, "0:20:00", 100, 10)];
         classify(&mut tracks);
         assert!(
@@ -309,10 +318,10 @@ mod tests {
             classes(&tracks),
             vec![
                 (0, Classification::MainFeature),
-                (2, Classification::Feature),
                 (1, Classification::Feature),
-                (4, Classification::Featurettes),
+                (2, Classification::Feature),
                 (3, Classification::Featurettes),
+                (4, Classification::Featurettes),
             ]
         );
     }
@@ -345,7 +354,7 @@ mod tests {
     }
 
     #[test]
-    fn order_is_main_alternates_then_duration_descending() {
+    fn ranking_is_main_alternates_then_duration_descending() {
         let mut tracks = vec![
             track(0, "0:03:00", 1, 1),
             track(1, "0:10:00", 1, 1),
@@ -355,7 +364,9 @@ mod tests {
         ];
         classify(&mut tracks);
         let numbers: Vec<u32> = tracks.iter().map(|t| t.number).collect();
-        assert_eq!(numbers, vec![3, 2, 1, 4, 0]);
+        assert_eq!(numbers, vec![0, 1, 2, 3, 4], "classifying reorders nothing");
+        let ranked: Vec<u32> = ranked(&tracks).iter().map(|t| t.number).collect();
+        assert_eq!(ranked, vec![3, 2, 1, 4, 0]);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! - `list_drives` → `{"drives":[…]}`.
 //! - anything else → `{"code":"unknown_method","message":…}`.
 
-use amphigory_wire::drive::{DriveState, DriveStatus};
+use amphigory_wire::drive::DriveStatus;
 use amphigory_wire::ws::{LinkMessage, RequestError};
 use serde_json::{Map, Value};
 
@@ -64,8 +64,9 @@ pub fn respond(
 /// `wanted` names a drive (id, device, or device without `/dev/`): that drive. A name
 /// this daemon does not have gets an `empty` drive object carrying that id (saying "no
 /// such drive here" without answering with somebody else's drive), except the daemon's
-/// own id, which asks for the daemon's one drive. Otherwise the busiest drive with a disc
-/// (ripping, then scanning, then any disc), else the first drive, else an `empty` one.
+/// own id, which asks for the daemon's current drive. Otherwise the *current drive*
+/// (SPEC §7.2: the one whose disc went in last, else the first), the same drive a scan
+/// naming no drive runs on; with no drive at all, an `empty` one.
 pub fn select_drive(snapshot: &StatusSnapshot, wanted: Option<&str>) -> DriveStatus {
     if let Some(wanted) = wanted.filter(|w| !w.is_empty() && *w != snapshot.daemon_id) {
         return snapshot
@@ -78,15 +79,8 @@ pub fn select_drive(snapshot: &StatusSnapshot, wanted: Option<&str>) -> DriveSta
                 ..DriveStatus::empty(&snapshot.daemon_id)
             });
     }
-    let with_state = |state: DriveState| snapshot.drives.iter().find(|d| d.state == state);
-    with_state(DriveState::Ripping)
-        .or_else(|| with_state(DriveState::Scanning))
-        .or_else(|| {
-            snapshot
-                .drives
-                .iter()
-                .find(|d| d.state != DriveState::Empty)
-        })
+    snapshot
+        .current()
         .or_else(|| snapshot.drives.first())
         .cloned()
         .unwrap_or_else(|| DriveStatus::empty(&snapshot.daemon_id))
@@ -101,6 +95,7 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Value, RequestError> {
 
 #[cfg(test)]
 mod tests {
+    use amphigory_wire::drive::DriveState;
     use serde_json::json;
 
     use super::*;
@@ -128,27 +123,30 @@ mod tests {
     }
 
     #[test]
-    fn busiest_drive_wins_ripping_then_scanning_then_any_disc() {
+    fn the_current_drive_wins_not_the_busiest() {
         use DriveState::*;
-        let all = snapshot(&[
+        let mut snap = snapshot(&[
             ("sr0", Empty),
             ("sr1", Scanned),
             ("sr2", Scanning),
             ("sr3", Ripping),
         ]);
-        assert_eq!(chosen(&all, None), "me@host:sr3");
-        let no_rip = snapshot(&[("sr0", DiscInserted), ("sr1", Scanning)]);
-        assert_eq!(chosen(&no_rip, None), "me@host:sr1");
-        let disc_only = snapshot(&[("sr0", Empty), ("sr1", Scanned)]);
-        assert_eq!(chosen(&disc_only, None), "me@host:sr1");
+        // sr1's disc went in last: the user's new disc, however busy the others are.
+        snap.current_drive = Some("me@host:sr1".into());
+        assert_eq!(chosen(&snap, None), "me@host:sr1");
+        // No current drive known (yet): the first drive.
         let idle = snapshot(&[("sr0", Empty), ("sr1", Empty)]);
         assert_eq!(chosen(&idle, None), "me@host:sr0");
+        // A current drive that went away: the first drive.
+        snap.current_drive = Some("me@host:sr9".into());
+        assert_eq!(chosen(&snap, None), "me@host:sr0");
     }
 
     #[test]
     fn named_drive_by_id_or_device_and_unknown_names_get_an_empty_drive() {
         use DriveState::*;
-        let snap = snapshot(&[("sr0", Empty), ("sr1", Ripping)]);
+        let mut snap = snapshot(&[("sr0", Empty), ("sr1", Ripping)]);
+        snap.current_drive = Some("me@host:sr1".into());
         assert_eq!(chosen(&snap, Some("me@host:sr0")), "me@host:sr0");
         assert_eq!(chosen(&snap, Some("/dev/sr0")), "me@host:sr0");
         assert_eq!(chosen(&snap, Some("sr0")), "me@host:sr0");
@@ -174,7 +172,8 @@ mod tests {
 
     #[test]
     fn get_drive_status_reads_params_drive_id() {
-        let snap = snapshot(&[("sr0", DriveState::Empty), ("sr1", DriveState::Ripping)]);
+        let mut snap = snapshot(&[("sr0", DriveState::Empty), ("sr1", DriveState::Ripping)]);
+        snap.current_drive = Some("me@host:sr1".into());
         let mut params = Map::new();
         params.insert("drive_id".into(), json!("me@host:sr0"));
         let v = serde_json::to_value(respond(&snap, json!(7), GET_DRIVE_STATUS, &params)).unwrap();

@@ -3,7 +3,8 @@
 //! and keeps reconnecting with exponential backoff (1 s doubling to 30 s).
 //!
 //! On every connection, first `daemon_config` (the webapp ignores anything sent before it),
-//! then the progress of every running task, then, as they happen: `disc_event`s and
+//! then `disc_event`s for the discs already in, then the progress of every running task,
+//! then, as they happen: `disc_event`s and
 //! `progress` from the event bus, and a `heartbeat` every `heartbeat_interval`. `request`s
 //! are answered through [`super::requests::respond`], exactly as the daemon's own server
 //! answers them. The webapp echoes everything to every socket: echoes and unknown types
@@ -12,8 +13,8 @@
 //!
 //! The link is one task that owns its socket; it only reads the bus and the status, so
 //! nothing else ever waits for it: with the webapp down the queue runs on and results
-//! pile up in `complete/`. Plain `ws://` only: `wss://` would need a TLS stack (see
-//! [`crate::config::http`]).
+//! pile up in `complete/`. An `https://` webapp is reached over `wss://` (see
+//! [`crate::tls`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +38,7 @@ use crate::config::http::HttpUrl;
 use crate::config::{ConfigRefresher, EffectiveConfig};
 use crate::core::{DaemonEvent, EventBus, StatusHandle};
 use crate::engine::results::now_rfc3339;
+use crate::tls;
 
 /// Exponential backoff between connection attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,17 +139,11 @@ pub async fn run(options: LinkOptions, ctx: LinkContext, shutdown: CancellationT
     let ws_url = options.url.ws_url("/ws");
     let set_connected = |up: bool| ctx.status.update(|s| s.webapp_link = Some(up));
     set_connected(false);
-    if options.url.secure {
-        warn!(
-            "webapp link: {ws_url} needs TLS, which this build lacks; use the webapp's http:// address"
-        );
-        return;
-    }
     let mut failures: u32 = 0;
     loop {
         let attempt = tokio::select! {
             () = shutdown.cancelled() => return,
-            attempt = connect(&options, &ws_url) => attempt,
+            attempt = open(&options.url, options.connect_timeout) => attempt,
         };
         match attempt {
             Ok(ws) => {
@@ -178,15 +174,25 @@ pub async fn run(options: LinkOptions, ctx: LinkContext, shutdown: CancellationT
     }
 }
 
-type Socket = WebSocketStream<TcpStream>;
+/// A WebSocket to the webapp, plain or over TLS.
+pub type Socket = WebSocketStream<tls::Stream>;
 
-async fn connect(options: &LinkOptions, ws_url: &str) -> Result<Socket, String> {
+/// Opens the webapp's `/ws` (`ws://`, or `wss://` for an `https://` webapp), all of it
+/// (connect, TLS, WebSocket handshake) within `within`.
+pub async fn open(url: &HttpUrl, within: Duration) -> Result<Socket, String> {
+    let ws_url = url.ws_url("/ws");
     let connecting = async {
-        let stream = TcpStream::connect((options.url.host.as_str(), options.url.port))
+        let tcp = TcpStream::connect((url.host.as_str(), url.port))
             .await
             .map_err(|e| e.to_string())?;
-        let _ = stream.set_nodelay(true);
-        let request = ws_url.into_client_request().map_err(|e| e.to_string())?;
+        let _ = tcp.set_nodelay(true);
+        let stream = tls::wrap(tcp, &url.host, url.secure)
+            .await
+            .map_err(|e| e.to_string())?;
+        let request = ws_url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| e.to_string())?;
         let config = WebSocketConfig::default()
             .max_message_size(Some(1 << 20))
             .max_frame_size(Some(1 << 20));
@@ -195,9 +201,9 @@ async fn connect(options: &LinkOptions, ws_url: &str) -> Result<Socket, String> 
             .map_err(|e| e.to_string())?;
         Ok(ws)
     };
-    timeout(options.connect_timeout, connecting)
+    timeout(within, connecting)
         .await
-        .map_err(|_| format!("no connection within {:?}", options.connect_timeout))?
+        .map_err(|_| format!("no connection within {within:?}"))?
 }
 
 /// One connection.
@@ -268,7 +274,9 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// `daemon_config` first, then where every running task is.
+    /// `daemon_config` first, then the discs already in (a webapp that restarted, or a
+    /// daemon that started with a disc in, must show them), then where every running
+    /// task is.
     async fn register(&mut self) -> Result<(), String> {
         let snapshot = self.ctx.status.get();
         let display = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
@@ -280,6 +288,9 @@ impl<'a> Session<'a> {
             git_sha: option_env!("AMPHIGORY_GIT_SHA").map(str::to_owned),
         })
         .await?;
+        for message in discs_in(&snapshot) {
+            self.send(&message).await?;
+        }
         self.send_running_progress().await
     }
 
@@ -379,6 +390,36 @@ pub fn link_message(event: &DaemonEvent) -> Option<LinkMessage> {
         }
         _ => None,
     }
+}
+
+/// `disc_event` `inserted` and (when known) `fingerprinted` for every drive holding a
+/// disc, as the webapp would have heard them when the discs went in.
+fn discs_in(snapshot: &crate::core::StatusSnapshot) -> Vec<LinkMessage> {
+    use amphigory_wire::drive::DriveState;
+    let mut messages = Vec::new();
+    for drive in snapshot
+        .drives
+        .iter()
+        .filter(|d| d.state != DriveState::Empty)
+    {
+        messages.push(LinkMessage::DiscEvent {
+            event: DiscEventKind::Inserted,
+            device: drive.device.clone(),
+            volume_name: drive.disc_volume.clone(),
+            fingerprint: None,
+            volume_path: None,
+        });
+        if let Some(fingerprint) = &drive.fingerprint {
+            messages.push(LinkMessage::DiscEvent {
+                event: DiscEventKind::Fingerprinted,
+                device: drive.device.clone(),
+                volume_name: None,
+                fingerprint: Some(fingerprint.clone()),
+                volume_path: None,
+            });
+        }
+    }
+    messages
 }
 
 /// Where macOS mounted a volume of that name; unknown elsewhere.

@@ -83,6 +83,7 @@ pub fn snapshot() -> StatusSnapshot {
         }],
         problems: Vec::new(),
         webapp_link: None,
+        current_drive: Some(format!("{DAEMON_ID}:sr0")),
     }
 }
 

@@ -15,7 +15,9 @@
 use std::collections::VecDeque;
 
 use amphigory_wire::ErrorCode;
-use amphigory_wire::scan::{AudioStream, DiscType, ScanResult, SubtitleStream, Track};
+use amphigory_wire::scan::{
+    AudioStream, DiscType, ScanResult, SubtitleStream, Track, UNKNOWN_DISC,
+};
 
 mod failure;
 
@@ -242,7 +244,11 @@ impl ScanAssembler {
             return Err(failure);
         }
         let disc_type = self.disc_type();
-        let disc_name = self.disc_name.take().or(self.volume_name.take());
+        let disc_name = self
+            .disc_name
+            .take()
+            .or(self.volume_name.take())
+            .unwrap_or_else(|| UNKNOWN_DISC.to_owned());
         let mut streams = std::mem::take(&mut self.streams).into_iter().peekable();
         let mut tracks: Vec<Track> = std::mem::take(&mut self.titles)
             .into_iter()
@@ -252,6 +258,14 @@ impl ScanAssembler {
                 build_track(t, own)
             })
             .collect();
+        tracks.sort_by_key(|t| t.number);
+        // MakeMKV repeats the disc's name on every title; the webapp would name every
+        // output file after it.
+        for track in &mut tracks {
+            if track.name.as_deref() == Some(disc_name.as_str()) {
+                track.name = None;
+            }
+        }
         classify::classify(&mut tracks);
         Ok(ScanResult {
             disc_name,

@@ -43,7 +43,7 @@ fn streams_are_grouped_by_index_not_by_position() {
     ])
     .unwrap();
     assert_eq!(r.disc_type, DiscType::Bluray);
-    assert_eq!(r.disc_name.as_deref(), Some("VOLUME"));
+    assert_eq!(r.disc_name, "VOLUME");
     let t = &r.tracks[0];
     assert_eq!((t.chapters, t.chapter_count), (0, 0));
     assert_eq!(t.resolution.as_deref(), Some("1920x1080"));
@@ -70,10 +70,7 @@ fn wide_video_makes_uhd_and_cinfo_2_names_the_disc() {
         r#"SINFO:0,0,19,0,"3840x2160""#,
     ])
     .unwrap();
-    assert_eq!(
-        (r.disc_type, r.disc_name.as_deref()),
-        (DiscType::Uhd, Some("Name"))
-    );
+    assert_eq!((r.disc_type, r.disc_name.as_str()), (DiscType::Uhd, "Name"));
     assert_eq!(r.tracks[0].classification, Classification::Other);
 }
 
@@ -178,7 +175,7 @@ fn drives_and_recent_messages_are_kept_incrementally() {
 #[test]
 fn crlf_and_invalid_utf8_are_accepted() {
     let r = parse_scan_bytes(b"CINFO:2,0,\"caf\xe9\"\r\nTINFO:0,9,0,\"0:01:00\"\r\n").unwrap();
-    assert_eq!(r.disc_name.as_deref(), Some("caf\u{fffd}"));
+    assert_eq!(r.disc_name, "caf\u{fffd}");
     assert_eq!(r.tracks[0].duration.as_deref(), Some("0:01:00"));
 }
 
@@ -195,4 +192,32 @@ proptest::proptest! {
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
         let _ = parse_scan_bytes(&bytes);
     }
+}
+
+#[test]
+fn titles_stay_in_number_order_and_names_that_repeat_the_disc_go() {
+    let r = scan(&[
+        r#"CINFO:1,6209,"Blu-ray disc""#,
+        r#"CINFO:2,0,"Heat""#,
+        r#"TINFO:2,2,0,"Heat""#,
+        r#"TINFO:2,9,0,"0:02:00""#,
+        r#"TINFO:0,2,0,"Heat""#,
+        r#"TINFO:0,9,0,"2:50:00""#,
+        r#"TINFO:0,8,0,"40""#,
+        r#"TINFO:1,2,0,"Heat: Deleted Scenes""#,
+        r#"TINFO:1,9,0,"0:20:00""#,
+    ])
+    .unwrap();
+    let numbers: Vec<u32> = r.tracks.iter().map(|t| t.number).collect();
+    assert_eq!(numbers, [0, 1, 2], "ascending title numbers, not ranked");
+    let names: Vec<Option<&str>> = r.tracks.iter().map(|t| t.name.as_deref()).collect();
+    assert_eq!(names, [None, Some("Heat: Deleted Scenes"), None]);
+}
+
+#[test]
+fn a_disc_nobody_names_is_an_unknown_disc_not_null() {
+    let r = scan(&[r#"CINFO:1,6209,"Blu-ray disc""#, r#"TINFO:0,9,0,"1:00:00""#]).unwrap();
+    assert_eq!(r.disc_name, amphigory_wire::scan::UNKNOWN_DISC);
+    let json = serde_json::to_value(&r).unwrap();
+    assert!(json["disc_name"].is_string(), "{json}");
 }
