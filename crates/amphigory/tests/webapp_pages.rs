@@ -249,20 +249,21 @@ async fn item5_a_scan_naming_no_drive_is_for_the_disc_put_in_last() {
     let root = tempfile::tempdir().unwrap();
     let daemon = start(root.path(), &webapp, &["demo-bluray", "demo-dvd"], true).await;
     webapp.next_of("daemon_config", WAIT).await;
-    // The user takes the Blu-ray out of sim0 and puts it back: the disc in last.
+    // The user takes the DVD out of sim1 and puts it back: the disc in last (and not
+    // the first drive, nor a busier one).
     let sim = daemon.handle.sim().unwrap().clone();
-    sim.eject("/dev/sim0").unwrap();
+    sim.eject("/dev/sim1").unwrap();
     webapp
         .next_where(WAIT, |r| r.msg["event"] == "ejected")
         .await;
-    sim.insert("/dev/sim0", "demo-bluray").unwrap();
+    sim.insert("/dev/sim1", "demo-dvd").unwrap();
     webapp
         .next_where(WAIT, |r| r.msg["event"] == "fingerprinted")
         .await;
     support::wait_scanned(&daemon.handle.status).await;
 
     let answer = request(&mut webapp, "r1", "get_drive_status", Value::Null).await;
-    assert_eq!(answer["result"]["drive_id"], "tester@box:sim0", "{answer}");
+    assert_eq!(answer["result"]["drive_id"], "tester@box:sim1", "{answer}");
     let fingerprint = answer["result"]["fingerprint"].as_str().unwrap().to_owned();
 
     let mut events = daemon.handle.bus.subscribe();
@@ -281,7 +282,7 @@ async fn item5_a_scan_naming_no_drive_is_for_the_disc_put_in_last() {
             _ => {}
         }
     }
-    assert_eq!(started_on.as_deref(), Some("tester@box:sim0"));
+    assert_eq!(started_on.as_deref(), Some("tester@box:sim1"));
     let result = read_result(&daemon, &id);
     assert_eq!(result["status"], "success", "{result}");
     assert_eq!(result["result"]["fingerprint"], fingerprint.as_str());
