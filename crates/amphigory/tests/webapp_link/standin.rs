@@ -22,6 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// One message the stand-in received.
 #[derive(Debug, Clone)]
@@ -35,6 +36,10 @@ pub struct Received {
 }
 
 struct Shared {
+    /// The WebSocket connections, which outlive the server's graceful shutdown (an
+    /// upgraded connection is no longer the server's): a restart waits for them, or the
+    /// port is still in use.
+    connections_alive: TaskTracker,
     config: Mutex<String>,
     config_fetches: watch::Sender<usize>,
     connections: AtomicUsize,
@@ -60,6 +65,7 @@ impl StandIn {
         let addr = listener.local_addr().unwrap();
         let (inbox_tx, inbox) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
+            connections_alive: TaskTracker::new(),
             config: Mutex::new(config.to_string()),
             config_fetches: watch::channel(0).0,
             connections: AtomicUsize::new(0),
@@ -121,6 +127,9 @@ impl StandIn {
         if let Some((stop, task)) = self.running.take() {
             stop.cancel();
             task.await.unwrap();
+            self.shared.connections_alive.close();
+            self.shared.connections_alive.wait().await;
+            self.shared.connections_alive.reopen();
         }
     }
 
@@ -196,7 +205,8 @@ async fn ws_upgrade(
     ws: WebSocketUpgrade,
     State((shared, stop)): State<(Arc<Shared>, CancellationToken)>,
 ) -> impl IntoResponse {
-    ws.on_upgrade(move |socket| connection(socket, shared, stop))
+    let tracker = shared.connections_alive.clone();
+    ws.on_upgrade(move |socket| tracker.track_future(connection(socket, shared, stop)))
 }
 
 async fn connection(socket: WebSocket, shared: Arc<Shared>, stop: CancellationToken) {
