@@ -1,6 +1,7 @@
 //! Build script: records the git commit the binary is built from (`AMPHIGORY_GIT_SHA`,
-//! announced to the webapp as `git_sha`). Outside a git checkout (a crates.io tarball, a
-//! source archive) or without git, nothing is recorded and `git_sha` is left out.
+//! announced to the webapp as `git_sha`): as given in the build's environment (a packager
+//! building from an archive), else `git rev-parse HEAD`. Outside a git checkout and
+//! without it given, nothing is recorded and `git_sha` is left out.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,6 +10,15 @@ fn main() {
     let Some(manifest) = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from) else {
         return;
     };
+    // A packager building from a source archive (no .git) can say which commit it is.
+    println!("cargo:rerun-if-env-changed=AMPHIGORY_GIT_SHA");
+    if let Some(given) = std::env::var("AMPHIGORY_GIT_SHA")
+        .ok()
+        .filter(|s| is_sha(s))
+    {
+        println!("cargo:rustc-env=AMPHIGORY_GIT_SHA={given}");
+        return;
+    }
     if let Some(git_dir) = git_dir_above(&manifest) {
         watch_head(&git_dir);
     }
@@ -20,10 +30,15 @@ fn main() {
         .filter(|out| out.status.success())
         .and_then(|out| String::from_utf8(out.stdout).ok())
         .map(|s| s.trim().to_owned())
-        .filter(|s| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()));
+        .filter(|s| is_sha(s));
     if let Some(sha) = sha {
         println!("cargo:rustc-env=AMPHIGORY_GIT_SHA={sha}");
     }
+}
+
+/// A full commit id: 40 hexadecimal digits.
+fn is_sha(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The git directory of the checkout holding `dir`: `.git` itself, or where a worktree's
