@@ -57,7 +57,29 @@ pub struct RipOutput {
     pub destination: Destination,
     /// Checks made on the finished file (size and duration against expectations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verification: Option<Value>,
+    pub verification: Option<Verification>,
+}
+
+/// What the daemon checked of a finished rip (SPEC §11.2): its size against the expected
+/// size (within 5 %), its Matroska header, and the duration the header gives against the
+/// scan's (within 2 s). `None` where nothing was expected to compare with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// Size expected: the task's, else the scan's.
+    pub expected_size_bytes: Option<u64>,
+    /// Size of the file written.
+    pub actual_size_bytes: u64,
+    /// Whether the sizes agree within 5 %.
+    pub size_ok: Option<bool>,
+    /// Duration expected, `H:MM:SS`: the task's, else the scan's.
+    pub expected_duration: Option<String>,
+    /// Duration the file's Matroska header gives, `H:MM:SS`.
+    pub actual_duration: Option<String>,
+    /// Whether the durations agree within 2 s.
+    pub duration_ok: Option<bool>,
+    /// Whether the file is a readable Matroska file (EBML doctype `matroska` or `webm`,
+    /// a Segment with its Info).
+    pub container_ok: bool,
 }
 
 /// A result file. `result` holds a [`RipOutput`] for rips and a

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -311,6 +311,29 @@ pub(crate) fn remove_any(path: &Path) -> io::Result<bool> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// Bytes free for an unprivileged writer on `dir`'s volume.
+pub(crate) fn free_bytes(dir: &Path) -> std::io::Result<u64> {
+    let stat = nix::sys::statvfs::statvfs(dir).map_err(std::io::Error::from)?;
+    // The field types differ between platforms (u32 on macOS, u64 on Linux).
+    #[allow(clippy::useless_conversion)]
+    Ok(u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size())))
+}
+
+/// The mount point of `dir`'s volume: its highest ancestor on the same device.
+pub(crate) fn volume_of(dir: &Path) -> PathBuf {
+    let Ok(device) = std::fs::metadata(dir).map(|m| m.dev()) else {
+        return dir.to_owned();
+    };
+    let mut top = dir;
+    while let Some(parent) = top.parent() {
+        if std::fs::metadata(parent).map(|m| m.dev()).ok() != Some(device) {
+            break;
+        }
+        top = parent;
+    }
+    top.to_owned()
 }
 
 #[cfg(test)]

@@ -14,6 +14,10 @@
 //! - [`queue`]: the durable file queue shared with the webapp (SPEC §4).
 //! - [`engine`]: the drive registry (routing, proactive scans, disc events); claims tasks
 //!   for free drives, runs them, writes results.
+//! - [`verify`]: proof after a rip: the output's Matroska header, size and duration
+//!   against what was expected (SPEC §11.2).
+//! - [`history`]: `history.jsonl` in the state directory, one line per finished task, and
+//!   the per-drive averages read from it (SPEC §11.2).
 //! - [`daemon`]: wires queue, drives, runner and engine together; `run` takes its
 //!   shutdown signal.
 //! - [`config`]: `daemon.yaml`, the webapp's `/config.json` and its cache, precedence
@@ -40,9 +44,11 @@ pub mod engine;
 pub mod fingerprint;
 pub(crate) mod fsio;
 pub(crate) mod fswatch;
+pub mod history;
 pub mod makemkv;
 pub mod queue;
 pub mod servers;
 pub mod sim;
 pub mod tls;
 pub mod tray;
+pub mod verify;

@@ -87,6 +87,7 @@ fn request(s: &Setup, title: u32, expected_size: Option<u64>) -> RipRequest {
         expected_size,
         space_needed: expected_size,
         temp_dir: None,
+        usual_rate: None,
     }
 }
 

@@ -5,7 +5,8 @@
 use amphigory_wire::drive::DriveStatus;
 use serde_json::{Map, Value};
 
-use super::progress_view::{human_duration, progress_message};
+use super::progress_view::{human_bytes, human_duration, progress_message};
+use crate::queue::VolumeSpace;
 
 type Body = Map<String, Value>;
 
@@ -113,11 +114,54 @@ pub(crate) fn status(body: &Body) -> String {
             disc(d)
         ));
     }
+    let space: Vec<VolumeSpace> = body
+        .get("space")
+        .cloned()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    out.extend(
+        space
+            .iter()
+            .map(|v| format!("Space    {}", describe_volume(v))),
+    );
     let problems = body.get("problems").and_then(Value::as_array);
     for p in problems.into_iter().flatten() {
         out.push(format!("Problem  {}", p.as_str().unwrap_or_default()));
     }
     out.join("\n")
+}
+
+/// `/media: 3 queued rips need 80.0 GB, 40.0 GB free (12.0 GB more held by running
+/// rips) — NOT ENOUGH SPACE`.
+pub(crate) fn describe_volume(v: &VolumeSpace) -> String {
+    let rips = if v.queued_rips == 1 {
+        "rip needs"
+    } else {
+        "rips need"
+    };
+    let mut line = format!(
+        "{}: {} queued {rips} {}, {} free",
+        v.volume,
+        v.queued_rips,
+        human_bytes(v.queued_bytes),
+        human_bytes(v.free_bytes)
+    );
+    if v.held_bytes > 0 {
+        line.push_str(&format!(
+            " ({} more held by running rips)",
+            human_bytes(v.held_bytes)
+        ));
+    }
+    if v.estimated_rips > 0 {
+        line.push_str(&format!(
+            "; {} of unknown size counted at 50 GB (Blu-ray) / 9 GB (DVD)",
+            v.estimated_rips
+        ));
+    }
+    if !v.fits() {
+        line.push_str(" — NOT ENOUGH SPACE");
+    }
+    line
 }
 
 /// `ID  TYPE  on DRIVE  45%  12.3 GB  42.3 MB/s  ETA 1:02`.

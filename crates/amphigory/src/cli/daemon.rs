@@ -29,7 +29,8 @@ pub struct DaemonArgs {
     #[arg(long, value_name = "MBPS")]
     pub sim_rate: Option<f64>,
     /// Make the simulated drive fail once: stall@P, eject@P, unreadable, spinup, exit@P,
-    /// nospace@P, badsector@P.
+    /// nospace@P, badsector@P, corrupt@P (a broken Matroska header), short@P (the file
+    /// stops early; success is reported anyway).
     #[arg(long, value_name = "KIND[@PERCENT]")]
     pub sim_fault: Option<String>,
     /// Stall limit in seconds: a rip printing nothing for this long is killed [default: 120].

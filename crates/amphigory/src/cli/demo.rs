@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use amphigory_wire::TaskError;
-use amphigory_wire::result::{RipOutput, TaskResult};
+use amphigory_wire::result::{RipOutput, TaskResult, Verification};
 use amphigory_wire::scan::{Classification, ScanResult, Track};
 use amphigory_wire::ws::DiscEventKind;
 use anyhow::{Context, anyhow, bail};
@@ -142,7 +142,7 @@ async fn walk_through(
     }
     println!();
     wait_for(&mut events, &mut view, daemon, &ids, stop).await?;
-    print_rips(daemon, &ids)
+    print_rips(daemon, &root.join("state"), &ids)
 }
 
 /// Says what detection found: the disc, its fingerprint, and that it is being scanned
@@ -280,7 +280,7 @@ fn print_scan(scan: &ScanResult) {
     }
 }
 
-fn print_rips(daemon: &DaemonHandle, ids: &[String]) -> anyhow::Result<()> {
+fn print_rips(daemon: &DaemonHandle, state_dir: &Path, ids: &[String]) -> anyhow::Result<()> {
     println!("\nResults:");
     let mut failures = Vec::<TaskError>::new();
     for id in ids {
@@ -298,13 +298,18 @@ fn print_rips(daemon: &DaemonHandle, ids: &[String]) -> anyhow::Result<()> {
                     human_bytes(out.size_bytes),
                     result.duration_seconds.unwrap_or(0)
                 );
+                if let Some(v) = &out.verification {
+                    println!("    {}", verification_line(v));
+                }
             }
             (None, None) => println!("  {id}: finished without a payload"),
         }
     }
     println!(
-        "\nResult files are in {}",
-        daemon.queue.layout().dir(TaskState::Complete).display()
+        "\nResult files are in {}; the rip history in {} (`amphigory history --state-dir {}`)",
+        daemon.queue.layout().dir(TaskState::Complete).display(),
+        crate::history::History::new(state_dir).path().display(),
+        state_dir.display(),
     );
     if failures.is_empty() {
         println!(
@@ -315,4 +320,24 @@ fn print_rips(daemon: &DaemonHandle, ids: &[String]) -> anyhow::Result<()> {
     } else {
         bail!("{} of {} rips failed", failures.len(), ids.len())
     }
+}
+
+/// `verified: Matroska header ok, duration 1:45:00 (expected 1:45:00) ok, size … ok`.
+fn verification_line(v: &Verification) -> String {
+    let mark = |ok: Option<bool>| match ok {
+        Some(true) => "ok",
+        Some(false) => "MISMATCH",
+        None => "not compared",
+    };
+    let container = if v.container_ok { "ok" } else { "NOT VALID" };
+    format!(
+        "verified: Matroska header {container}; duration {} (expected {}) {}; size {} (expected {}) {}",
+        v.actual_duration.as_deref().unwrap_or("?"),
+        v.expected_duration.as_deref().unwrap_or("?"),
+        mark(v.duration_ok),
+        human_bytes(v.actual_size_bytes),
+        v.expected_size_bytes
+            .map_or_else(|| "?".into(), human_bytes),
+        mark(v.size_ok),
+    )
 }

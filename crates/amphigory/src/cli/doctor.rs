@@ -140,6 +140,7 @@ async fn examine(args: &DoctorArgs) -> Report {
         // In the "needs config" state the queue is a stand-in the daemon creates itself.
         if loaded.effective.needs_config.is_none() {
             checks.push(tasks_dir_check(&loaded.effective.tasks_dir.value));
+            checks.extend(queued_space_checks(&loaded.effective.tasks_dir.value));
         }
         checks.push(free_space_check(
             loaded.effective.ripped_directory.value.as_deref(),
@@ -296,8 +297,34 @@ fn tasks_dir_check(dir: &Path) -> Check {
     }
 }
 
-// `fsblkcnt_t` is `u32` on macOS and `u64` on Linux: the conversion is needed on one.
-#[allow(clippy::useless_conversion)]
+/// Per output volume, whether the rips waiting in `queued/` fit (SPEC §11.2).
+fn queued_space_checks(tasks_dir: &Path) -> Vec<Check> {
+    const NAME: &str = "space for queued rips";
+    let rips = match crate::queue::space::queued_rips_in(tasks_dir) {
+        Ok(rips) => rips,
+        // A queue that cannot be listed is the tasks-directory check's to report.
+        Err(_) => return Vec::new(),
+    };
+    if rips.is_empty() {
+        return vec![Check::ok(NAME, "no rips waiting")];
+    }
+    crate::queue::space::by_volume(&rips, |_| 0)
+        .iter()
+        .map(|v| {
+            let shown = super::control_print::describe_volume(v);
+            if v.fits() {
+                Check::ok(NAME, shown)
+            } else {
+                Check::problem(
+                    NAME,
+                    shown,
+                    "free space on that volume, or cancel some of its rips; rips that do not fit fail with OUTPUT_WRITE_FAILED before they start",
+                )
+            }
+        })
+        .collect()
+}
+
 fn free_space_check(ripped: Option<&Path>) -> Check {
     const NAME: &str = "free space";
     let Some(dir) = ripped else {
@@ -306,10 +333,8 @@ fn free_space_check(ripped: Option<&Path>) -> Check {
             "ripped_directory unknown (the webapp did not say): not checked",
         );
     };
-    match nix::sys::statvfs::statvfs(dir) {
-        Ok(stats) => {
-            let free = u64::from(stats.blocks_available())
-                .saturating_mul(u64::from(stats.fragment_size()));
+    match crate::fsio::free_bytes(dir) {
+        Ok(free) => {
             let shown = format!("{}: {:.1} GB free", dir.display(), free as f64 / 1e9);
             if free < LOW_SPACE_BYTES {
                 Check::problem(

@@ -8,6 +8,7 @@ mod daemon;
 mod demo;
 mod doctor;
 mod enqueue;
+mod history;
 mod makemkv_parse;
 mod progress_view;
 mod watch;
@@ -52,6 +53,9 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Write a scan or rip task into the queue exactly as the webapp would.
     Enqueue(enqueue::EnqueueArgs),
+    /// The tasks the daemon finished, and per drive the average read speed by disc type
+    /// and the failures (from history.jsonl; no daemon needed).
+    History(history::HistoryArgs),
     /// Talk to the running daemon: status, watch, queue, pause, resume, cancel, drives,
     /// label, eject, stop.
     #[command(flatten)]
@@ -89,6 +93,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Doctor(args) => doctor::run(&args),
         Command::Enqueue(args) => enqueue::run(&args),
+        Command::History(args) => history::run(&args),
         Command::Makemkv {
             command: MakemkvCommand::Parse(args),
         } => makemkv_parse::run(&args),

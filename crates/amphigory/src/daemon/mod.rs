@@ -14,7 +14,8 @@ use crate::core::{EventBus, StatusHandle, StatusSnapshot};
 use crate::drives::sim::SimMonitor;
 use crate::drives::{DiscEvent, DriveMonitor};
 use crate::engine::{Engine, EngineCommand, EngineOptions, EngineParts};
-use crate::makemkv::runner::{MakemkvconCommand, Runner, RunnerConfig};
+use crate::history::History;
+use crate::makemkv::runner::{MakemkvconCommand, Runner, RunnerConfig, SpaceLedger};
 use crate::queue::{Queue, QueueWatcher, RecoveryReport};
 use crate::servers::control::{self, ControlConfig, ControlContext, ControlListener};
 use crate::servers::ws::{self, WsContext, WsServerConfig};
@@ -247,12 +248,14 @@ pub async fn start(
     tracing::info!("task queue at {}", options.tasks_dir.display());
     let detection = start_detection(monitor, &status, &shutdown);
     let ejector = Arc::new(Ejector::new(sim.clone()));
+    let space = runner.space().clone();
     let (engine, commands) = Engine::new(EngineParts {
         queue: queue.clone(),
         runner,
         bus: bus.clone(),
         status: status.clone(),
         options: options.engine.clone(),
+        history: Some(Arc::new(History::new(&options.state_dir))),
         wake,
         daemon_id: options.daemon_id.clone(),
         labels: labels.clone(),
@@ -277,6 +280,7 @@ pub async fn start(
             labels,
             ejector,
             budget,
+            space,
         };
         handle.control_socket = Some(serve_control(
             listener, &handle, served, &options, &shutdown,
@@ -322,6 +326,7 @@ struct ControlParts {
     labels: Arc<Labels>,
     ejector: Arc<Ejector>,
     budget: FdBudget,
+    space: Arc<SpaceLedger>,
 }
 
 /// Takes the control socket (when one is configured), logging where it is.
@@ -350,6 +355,7 @@ fn serve_control(
         queue: daemon.queue.clone(),
         labels: parts.labels,
         ejector: parts.ejector,
+        space: parts.space,
         stop: shutdown.clone(),
     };
     let config = ControlConfig {

@@ -18,6 +18,8 @@ mod discs;
 mod output;
 mod pending;
 mod problems;
+mod proof;
+mod recorded;
 mod registry;
 pub mod results;
 mod task_run;
@@ -37,6 +39,7 @@ use crate::core::{DaemonEvent, EventBus, StatusHandle};
 use crate::daemon::eject::Ejector;
 use crate::daemon::labels::Labels;
 use crate::drives::DiscEvent;
+use crate::history::History;
 use crate::makemkv::runner::{RunError, Runner};
 use crate::queue::{PendingResult, Queue};
 use pending::PendingResults;
@@ -133,6 +136,8 @@ pub(crate) struct EngineContext {
     pub(crate) bus: EventBus,
     pub(crate) status: StatusHandle,
     pub(crate) options: EngineOptions,
+    /// Where finished tasks are recorded (`None`: not recorded).
+    pub(crate) history: Option<Arc<History>>,
 }
 
 /// What the engine is built from.
@@ -147,6 +152,8 @@ pub struct EngineParts {
     pub status: StatusHandle,
     /// Tunables.
     pub options: EngineOptions,
+    /// Where finished tasks are recorded (`None`: not recorded).
+    pub history: Option<Arc<History>>,
     /// Notified by the queue watcher.
     pub wake: Arc<Notify>,
     /// `daemon_id` (the first half of every drive id).
@@ -214,6 +221,7 @@ impl Engine {
                 bus: parts.bus,
                 status: parts.status,
                 options: parts.options,
+                history: parts.history,
             },
             registry,
             daemon_id: parts.daemon_id,

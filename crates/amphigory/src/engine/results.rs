@@ -4,11 +4,12 @@
 use std::time::Instant;
 
 use amphigory_wire::TaskError;
-use amphigory_wire::result::{Destination, ResultStatus, RipOutput, RipSource, TaskResult};
+use amphigory_wire::result::{
+    Destination, ResultStatus, RipOutput, RipSource, TaskResult, Verification,
+};
 use amphigory_wire::scan::{ScanResult, Track};
 use amphigory_wire::task::TaskType;
 use chrono::{DateTime, Local, SecondsFormat};
-use serde_json::{Value, json};
 
 /// When a run started, on the wall clock (for the file) and the monotonic one (for the
 /// duration, immune to clock changes).
@@ -25,6 +26,11 @@ impl RunClock {
             started_at: Local::now(),
             started: Instant::now(),
         }
+    }
+
+    /// Seconds since the start, to the microsecond.
+    pub fn elapsed_seconds(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
     }
 
     fn stamps(&self) -> (Option<String>, Option<String>, Option<u64>) {
@@ -81,6 +87,8 @@ pub struct RipFacts<'a> {
     pub expected_size_bytes: Option<u64>,
     /// Expected duration text.
     pub expected_duration: Option<String>,
+    /// What was checked of the file (SPEC §11.2).
+    pub verification: Verification,
 }
 
 /// A successful rip, with the seed's `destination` and the webapp's `output_path`.
@@ -101,7 +109,7 @@ pub fn rip_success(task_id: &str, clock: &RunClock, facts: &RipFacts<'_>) -> Tas
             filename,
             size_bytes: facts.size_bytes,
         },
-        verification: Some(verification(facts)),
+        verification: Some(facts.verification.clone()),
     };
     TaskResult {
         task_id: task_id.to_owned(),
@@ -129,25 +137,6 @@ pub fn rip_success(task_id: &str, clock: &RunClock, facts: &RipFacts<'_>) -> Tas
         result: serde_json::to_value(output).ok(),
         error: None,
     }
-}
-
-/// Size check of a finished rip against what was expected (SPEC §11: verification).
-/// MakeMKV's announced size is an estimate; within 5 % counts as a match.
-fn verification(facts: &RipFacts<'_>) -> Value {
-    let expected = facts
-        .expected_size_bytes
-        .or(facts.scanned.and_then(|t| t.size_bytes));
-    let size_ok = expected.map(|e| {
-        let (e, a) = (u128::from(e), u128::from(facts.size_bytes));
-        a.abs_diff(e) * 100 <= e * 5
-    });
-    json!({
-        "expected_size_bytes": expected,
-        "actual_size_bytes": facts.size_bytes,
-        "size_ok": size_ok,
-        "expected_duration": facts.expected_duration.clone()
-            .or_else(|| facts.scanned.and_then(|t| t.duration.clone())),
-    })
 }
 
 /// A failed result of any type.
@@ -188,6 +177,10 @@ mod tests {
             scanned: None,
             expected_size_bytes: Some(1020),
             expected_duration: Some("1:45:00".into()),
+            verification: Verification {
+                size_ok: Some(true),
+                ..Verification::default()
+            },
         };
         let r = rip_success("a-rip", &RunClock::start(), &facts);
         let v = serde_json::to_value(&r).unwrap();

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use amphigory_wire::drive::{DriveState, ScanStatus};
 use amphigory_wire::result::TaskResult;
-use amphigory_wire::scan::{DiscType, ScanResult};
+use amphigory_wire::scan::ScanResult;
 use amphigory_wire::task::TaskType;
 use amphigory_wire::{ErrorCode, TaskError};
 use tokio_util::sync::CancellationToken;
@@ -19,6 +19,7 @@ use crate::core::status::RunningTask;
 use crate::makemkv::progress::ProgressUpdate;
 use crate::makemkv::runner::{ChildEvent, RipRequest, RunError, Runner, Source};
 use crate::queue::{Claim, QueueError, Task, TaskKind};
+use crate::verify::Expected;
 
 /// A claimed task and the drive it runs on.
 pub(crate) struct Job {
@@ -78,6 +79,7 @@ pub(crate) async fn run(ctx: EngineContext, job: Job) -> Summary {
     let mut event = None;
     match outcome {
         Outcome::Finished(result, scan) => {
+            super::recorded::record(&ctx, &job, &clock, &result);
             shown_scan = scan.as_ref().and(result.result.clone());
             summary.ripped = result.error.is_none() && result.task_type == TaskType::Rip;
             summary.scan = scan;
@@ -202,6 +204,7 @@ async fn execute(ctx: &EngineContext, job: &Job, clock: &RunClock) -> Outcome {
                 expected_size,
                 space_needed: Some(expected_size.unwrap_or_else(|| default_rip_size(job))),
                 temp_dir: job.claim.rip_temp_dir(),
+                usual_rate: super::recorded::usual_rate(ctx, job),
             };
             if let Err(e) =
                 super::output::prepare(&spec.directory, ctx.options.ripped_directory.as_deref())
@@ -211,6 +214,20 @@ async fn execute(ctx: &EngineContext, job: &Job, clock: &RunClock) -> Outcome {
             }
             match runner.rip(&request, &job.cancel, on_progress).await {
                 Ok(out) => {
+                    let expected = Expected {
+                        size_bytes: expected_size,
+                        duration: spec
+                            .expected_duration
+                            .clone()
+                            .or_else(|| scanned.and_then(|t| t.duration.clone())),
+                    };
+                    let verification = match super::proof::verify_rip(&out.path, expected).await {
+                        Ok(v) => v,
+                        Err(e) => {
+                            let result = results::failure(&task.id, TaskType::Rip, clock, e);
+                            return Outcome::Finished(Box::new(result), None);
+                        }
+                    };
                     let facts = RipFacts {
                         title: spec.track,
                         output_path: &out.path,
@@ -223,6 +240,7 @@ async fn execute(ctx: &EngineContext, job: &Job, clock: &RunClock) -> Outcome {
                         scanned,
                         expected_size_bytes: spec.expected_size_bytes,
                         expected_duration: spec.expected_duration.clone(),
+                        verification,
                     };
                     let result = results::rip_success(&task.id, clock, &facts);
                     Outcome::Finished(Box::new(result), None)
@@ -283,14 +301,11 @@ fn task_runner(ctx: &EngineContext, claim: &Arc<Claim>) -> Runner {
 /// What a rip of unknown size must find free (SPEC §11.2): 50 GB for a Blu-ray (or a
 /// disc of unknown type), 9 GB for a DVD.
 fn default_rip_size(job: &Job) -> u64 {
-    let dvd = match job.cached_scan.as_deref() {
-        Some(scan) => scan.disc_type == DiscType::Dvd,
-        None => job
-            .disc_fingerprint
-            .as_deref()
-            .is_some_and(|fp| fp.starts_with("dvd-")),
-    };
-    if dvd { 9_000_000_000 } else { 50_000_000_000 }
+    if super::recorded::disc_type(job) == Some("dvd") {
+        crate::queue::space::DEFAULT_DVD_BYTES
+    } else {
+        crate::queue::space::DEFAULT_BLURAY_BYTES
+    }
 }
 
 /// Maps a runner error to a result, or to a requeue when the stop was a pause or a

@@ -66,6 +66,9 @@ pub struct ProgressTracker {
     last_emit: Option<Instant>,
     emitted: Option<(u8, Option<u64>)>,
     finished: bool,
+    /// Bytes per second this drive usually reads (its history), for an ETA before
+    /// MakeMKV's own progress has moved long enough to measure.
+    usual_rate: Option<f64>,
 }
 
 impl ProgressTracker {
@@ -81,7 +84,15 @@ impl ProgressTracker {
             last_emit: None,
             emitted: None,
             finished: false,
+            usual_rate: None,
         }
+    }
+
+    /// Gives the drive's usual read speed (bytes per second, from its history): until the
+    /// phase's own rate is known, the ETA is the expected size left at that speed.
+    pub fn with_usual_rate(mut self, bytes_per_second: Option<f64>) -> Self {
+        self.usual_rate = bytes_per_second.filter(|r| r.is_finite() && *r > 0.0);
+        self
     }
 
     /// The 0 % update that opens every operation.
@@ -160,10 +171,12 @@ impl ProgressTracker {
     /// The current values, without throttling.
     pub fn snapshot(&self, now: Instant) -> ProgressUpdate {
         let rate = self.rate(now);
-        let eta_seconds = rate.map(|r| {
-            let left = (1.0 - self.fraction).max(0.0) / r;
-            to_u64(left.ceil())
-        });
+        let left = (1.0 - self.fraction).max(0.0);
+        let eta_seconds = match (rate, self.usual_rate, self.expected_size) {
+            (Some(r), _, _) => Some(to_u64((left / r).ceil())),
+            (None, Some(usual), Some(size)) => Some(to_u64((left * size as f64 / usual).ceil())),
+            _ => None,
+        };
         let current_size_bytes = self
             .file_size
             .or_else(|| self.expected_size.map(|s| to_u64(s as f64 * self.fraction)));
@@ -276,6 +289,32 @@ mod tests {
         let u = feed(&mut t, &prgv(32768), at + Duration::from_secs(1)).expect("due");
         assert_eq!(u.percent, 50);
         assert_eq!(u.current_size_bytes, Some(500_000_000));
+    }
+
+    #[test]
+    fn before_its_own_rate_is_known_the_eta_is_the_drives_usual_speed() {
+        let t0 = Instant::now();
+        let mut t = ProgressTracker::new(ProgressKind::Rip, Some(1_000_000_000))
+            .with_usual_rate(Some(10_000_000.0));
+        assert_eq!(
+            t.start(t0).eta_seconds,
+            Some(100),
+            "1 GB at the usual 10 MB/s"
+        );
+        feed(&mut t, r#"PRGT:5024,0,"Saving""#, t0);
+        feed(&mut t, &prgv(0), t0);
+        assert_eq!(
+            t.snapshot(t0).eta_seconds,
+            Some(100),
+            "still the usual speed"
+        );
+        // Once MakeMKV's own rate is measured (20 MB/s here), it takes over.
+        let measured = feed(&mut t, &prgv(13108), t0 + Duration::from_secs(10)).expect("due");
+        assert_eq!((measured.percent, measured.eta_seconds), (20, Some(40)));
+        let no_history = ProgressTracker::new(ProgressKind::Rip, Some(1))
+            .with_usual_rate(None)
+            .snapshot(t0);
+        assert_eq!(no_history.eta_seconds, None);
     }
 
     #[test]

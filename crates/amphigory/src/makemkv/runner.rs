@@ -213,7 +213,8 @@ impl Runner {
         cancel: &CancellationToken,
         on_progress: impl FnMut(ProgressUpdate) + Send,
     ) -> Result<ScanResult, RunError> {
-        let mut reporter = Reporter::new(ProgressKind::Scan, None, on_progress);
+        let mut reporter =
+            Reporter::new(ProgressTracker::new(ProgressKind::Scan, None), on_progress);
         let mut failures = Vec::new();
         for attempt in 1..=OPEN_ATTEMPTS {
             if attempt > 1 {
@@ -309,9 +310,9 @@ struct Reporter<F> {
 }
 
 impl<F: FnMut(ProgressUpdate)> Reporter<F> {
-    fn new(kind: ProgressKind, expected_size: Option<u64>, on_progress: F) -> Self {
+    fn new(tracker: ProgressTracker, on_progress: F) -> Self {
         Self {
-            tracker: ProgressTracker::new(kind, expected_size),
+            tracker,
             on_progress,
             started: false,
             space: None,

@@ -87,6 +87,8 @@ pub(crate) struct TaskFacts {
     pub input: Option<TaskInput>,
     /// A rip's output directory (the claim records it before the claim's rename).
     pub output_dir: Option<PathBuf>,
+    /// A rip's expected size and disc kind, for what queued rips need (`status`).
+    pub rip_need: Option<super::space::QueuedRip>,
 }
 
 /// What a queued file turned out to be, as far as selection cares.
@@ -274,6 +276,7 @@ impl Index {
         task.raw = Value::Null;
         let input = task.input.clone();
         let output_dir = task.rip().map(|r| r.directory.clone());
+        let rip_need = super::space::QueuedRip::of(&task);
         let target = Target::of(&task);
         let target = match self.groups.get_key_value(&target) {
             Some((shared, _)) => shared.clone(),
@@ -291,6 +294,7 @@ impl Index {
             target,
             input,
             output_dir,
+            rip_need,
         }
     }
 

@@ -62,6 +62,7 @@ mod recovery;
 mod results;
 mod resume;
 mod select;
+pub mod space;
 mod state;
 mod sweep;
 pub mod task;
@@ -84,6 +85,7 @@ pub use problems::QueueProblems;
 pub use recovery::{OrphanChild, PendingResult, RecoveryReport};
 pub use results::failure_result;
 pub use select::Rejected;
+pub use space::{QueuedRip, VolumeSpace};
 pub use task::{RipSpec, Task, TaskInput, TaskKind};
 pub use watch::{QueueWatcher, RESCAN_INTERVAL};
 

@@ -13,6 +13,7 @@
 //!   `<dir>/sim<N>.pid`, so tests can prove that nothing is left running.
 
 mod emit;
+pub mod matroska;
 mod rig;
 mod rip;
 mod session;

@@ -2,6 +2,8 @@
 //! sparse file at the drive's rate, and the faults that strike at a percentage.
 
 use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -56,9 +58,13 @@ pub(super) fn mkv(dir: &Path, source: &str, title: &str, out_dir: &Path) -> Resu
         .file_name
         .clone()
         .unwrap_or_else(|| format!("title_t{title:0>2}.mkv"));
-    let Ok(file) = File::create(out_dir.join(&name)) else {
+    let Ok(mut file) = File::create(out_dir.join(&name)) else {
         return save_failed(&mut session, title, &url);
     };
+    let header = super::matroska::header(facts.duration_seconds.map_or(0.0, f64::from), facts.size);
+    if file.write_all(&header).is_err() {
+        return save_failed(&mut session, title, &url);
+    }
     if let Some(status) = grow(&mut session, index, &drive, facts, &file)? {
         return Ok(status);
     }
@@ -94,7 +100,9 @@ fn grow(
     facts: &TitleFacts,
     file: &File,
 ) -> Result<Option<u8>, Halt> {
-    let size = facts.size.max(1);
+    // The header is written first; the file never shrinks below it.
+    let header = file.metadata()?.len();
+    let size = facts.size.max(header).max(1);
     let rate = (drive.rate_mbps * 1e6).max(1.0);
     let mut fault = drive.fault.filter(|f| f.kind.has_percent());
     let start = Instant::now();
@@ -108,13 +116,25 @@ fn grow(
         }
         // Saturating float-to-int: a huge rate simply finishes.
         let done = ((start.elapsed().as_secs_f64() * rate) as u64).min(size);
-        file.set_len(done)?;
+        file.set_len(done.max(header))?;
         let percent = done.saturating_mul(100) / size;
         if let Some(f) = fault.filter(|f| percent >= u64::from(f.percent)) {
             fault = None;
             if state::fire_fault(&session.dir, index)? {
-                if let Some(status) = strike(session, index, drive, facts, f, done)? {
-                    return Ok(Some(status));
+                match f.kind {
+                    // The file stops at P % of the title; success is reported anyway.
+                    FaultKind::Short => {
+                        file.set_len((size / 100 * u64::from(f.percent)).max(header))?;
+                        return Ok(None);
+                    }
+                    FaultKind::Corrupt => {
+                        file.write_at(b"JUNK", 0)?;
+                    }
+                    _ => {
+                        if let Some(status) = strike(session, index, drive, facts, f, done)? {
+                            return Ok(Some(status));
+                        }
+                    }
                 }
             }
         }
@@ -166,6 +186,8 @@ fn strike(
             session.robot.hang()?;
             0
         }
+        // They change the file, not the run: `grow` deals with them.
+        FaultKind::Corrupt | FaultKind::Short => return Ok(None),
         FaultKind::Stall | FaultKind::Unreadable | FaultKind::Spinup => {
             session.robot.hang()?;
             0

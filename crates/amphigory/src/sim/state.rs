@@ -38,6 +38,10 @@ pub enum FaultKind {
     /// Unrecoverable read errors (MSG 2003, sense key MEDIUM ERROR) at P %, after which
     /// the rip carries on and reports success, as MakeMKV does when it skips them.
     BadSector,
+    /// The file's Matroska header is overwritten at P %; the rip reports success.
+    Corrupt,
+    /// The file stops growing at P % and the rip reports success anyway.
+    Short,
 }
 
 impl FaultKind {
@@ -50,6 +54,8 @@ impl FaultKind {
             Self::Exit => "exit",
             Self::NoSpace => "nospace",
             Self::BadSector => "badsector",
+            Self::Corrupt => "corrupt",
+            Self::Short => "short",
         }
     }
 
@@ -73,7 +79,7 @@ pub struct Fault {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "invalid simulated fault {0:?}: expected stall@P, eject@P, unreadable, spinup, exit@P, \
-     nospace@P or badsector@P with P in 0..=100"
+     nospace@P, badsector@P, corrupt@P or short@P with P in 0..=100"
 )]
 pub struct ParseFaultError(String);
 
@@ -100,6 +106,8 @@ impl FromStr for Fault {
             "exit" => FaultKind::Exit,
             "nospace" => FaultKind::NoSpace,
             "badsector" => FaultKind::BadSector,
+            "corrupt" => FaultKind::Corrupt,
+            "short" => FaultKind::Short,
             _ => return Err(bad()),
         };
         if percent > 100 {

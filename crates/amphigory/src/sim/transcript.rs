@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::io;
 
 use crate::fingerprint::{DiscFacts, MediumKind};
+use crate::makemkv::classify::duration_seconds;
 use crate::makemkv::robot::{RobotLine, parse_line};
 
 /// Names of the discs built into the binary.
@@ -36,6 +37,8 @@ pub struct TitleFacts {
     pub file_name: Option<String>,
     /// Source file (`TINFO:n,16`), for read-error messages.
     pub source_file: Option<String>,
+    /// Duration in seconds (`TINFO:n,9`, `H:MM:SS`), written into the file's header.
+    pub duration_seconds: Option<u32>,
 }
 
 /// A loaded disc.
@@ -83,6 +86,7 @@ impl Disc {
                 RobotLine::TitleInfo { title, attr } => {
                     let facts = disc.titles.entry(title).or_default();
                     match attr.id {
+                        9 => facts.duration_seconds = duration_seconds(&attr.value),
                         11 => facts.size = attr.value.trim().parse().unwrap_or(0),
                         16 => facts.source_file = Some(attr.value.into_owned()),
                         27 => facts.file_name = Some(attr.value.into_owned()),

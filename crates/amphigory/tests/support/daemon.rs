@@ -94,8 +94,10 @@ pub fn wait_for<T>(
 pub struct DaemonSpec {
     /// Its state directory name under the root, and its `$USER` (so its daemon id).
     pub name: String,
-    /// Number of simulated `demo-bluray` drives.
+    /// Number of simulated drives.
     pub drives: usize,
+    /// The disc in each: a built-in disc name or a transcript path.
+    pub disc: String,
     /// Simulated read rate, MB/s.
     pub sim_rate: f64,
     /// Show the tray on this D-Bus session bus (`DBUS_SESSION_BUS_ADDRESS`) instead of
@@ -120,6 +122,7 @@ impl DaemonSpec {
         Self {
             name: name.to_owned(),
             drives: 1,
+            disc: "demo-bluray".to_owned(),
             sim_rate: 20_000.0,
             tray_bus: None,
             args: Vec::new(),
@@ -335,7 +338,7 @@ impl Rig {
 
     /// Starts a daemon and returns at once (it may still be recovering).
     pub fn launch(&self, spec: &DaemonSpec) -> Daemon {
-        let discs = vec!["demo-bluray"; spec.drives].join(",");
+        let discs = vec![spec.disc.as_str(); spec.drives].join(",");
         let mut command = Command::new(BIN);
         command
             .arg("daemon")

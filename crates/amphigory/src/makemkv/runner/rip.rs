@@ -26,13 +26,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::attempt::{self, AttemptEnd, AttemptEvent};
 use super::{OPEN_ATTEMPTS, Reporter, RunError, Runner, Source, unreadable};
-use crate::makemkv::progress::{ProgressKind, ProgressUpdate};
+use crate::makemkv::progress::{ProgressKind, ProgressTracker, ProgressUpdate};
 
 /// Name prefix of the runner's temp directories inside an output directory.
 pub const TEMP_DIR_PREFIX: &str = ".amphigory-rip-";
 
 /// One title to rip.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RipRequest {
     /// The disc.
     pub source: Source,
@@ -54,6 +54,9 @@ pub struct RipRequest {
     /// written the result and removed the directory, that link proves to crash recovery
     /// which file at the destination this rip placed.
     pub temp_dir: Option<PathBuf>,
+    /// Bytes per second this drive usually reads discs of this type (its history): the
+    /// ETA before MakeMKV's first progress.
+    pub usual_rate: Option<f64>,
 }
 
 /// A finished rip.
@@ -97,7 +100,9 @@ impl Runner {
             }
             _ => None,
         };
-        let mut reporter = Reporter::new(ProgressKind::Rip, request.expected_size, on_progress);
+        let tracker = ProgressTracker::new(ProgressKind::Rip, request.expected_size)
+            .with_usual_rate(request.usual_rate);
+        let mut reporter = Reporter::new(tracker, on_progress);
         reporter.space = space;
         let mut failures = Vec::new();
         for attempt in 1..=OPEN_ATTEMPTS {

@@ -9,13 +9,14 @@
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use amphigory_wire::ErrorCode;
 
 use super::RunError;
+use crate::fsio::{free_bytes, volume_of};
 
 /// One running rip's claim on its volume.
 #[derive(Debug)]
@@ -116,29 +117,6 @@ impl SpaceLedger {
             .get(&device)
             .map_or(0, |list| list.iter().map(|r| r.still_needed()).sum())
     }
-}
-
-/// Bytes free for an unprivileged writer on `dir`'s volume.
-pub(crate) fn free_bytes(dir: &Path) -> std::io::Result<u64> {
-    let stat = nix::sys::statvfs::statvfs(dir).map_err(std::io::Error::from)?;
-    // The field types differ between platforms (u32 on macOS, u64 on Linux).
-    #[allow(clippy::useless_conversion)]
-    Ok(u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size())))
-}
-
-/// The mount point of `dir`'s volume: its highest ancestor on the same device.
-fn volume_of(dir: &Path) -> PathBuf {
-    let Ok(device) = std::fs::metadata(dir).map(|m| m.dev()) else {
-        return dir.to_owned();
-    };
-    let mut top = dir;
-    while let Some(parent) = top.parent() {
-        if std::fs::metadata(parent).map(|m| m.dev()).ok() != Some(device) {
-            break;
-        }
-        top = parent;
-    }
-    top.to_owned()
 }
 
 fn no_room(dir: &Path, needed: u64, available: u64, held: u64, running: usize) -> RunError {

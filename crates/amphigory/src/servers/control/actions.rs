@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use super::{ControlConfig, ControlContext};
 use crate::core::status::drive_matches;
 use crate::engine::EngineCommand;
+use crate::queue::space::by_volume;
 use crate::queue::{NewTask, RipSpec};
 
 /// What the connection does next.
@@ -80,13 +81,22 @@ async fn blocking<T: Send + 'static>(
 /// engine's copy can be a moment behind a `pause` just answered).
 async fn status(ctx: &ControlContext) -> Reply {
     let queue = ctx.queue.clone();
-    let (depth, paused) = blocking(move || Ok((queue.queue_depth(), queue.is_paused()))).await?;
+    let ledger = ctx.space.clone();
+    let (depth, paused, space) = blocking(move || {
+        // What the queued rips need per volume (SPEC §11.2); a queue that cannot be
+        // listed right now shows none rather than failing the whole status.
+        let rips = queue.queued_rips().unwrap_or_default();
+        let space = by_volume(&rips, |dir| ledger.held_on(dir));
+        Ok((queue.queue_depth(), queue.is_paused(), space))
+    })
+    .await?;
     let mut snapshot = ctx.status.get();
     snapshot.queue_depth = depth;
     snapshot.paused = paused;
     let mut body = serde_json::to_value(&snapshot).map_err(|e| e.to_string())?;
     if let Some(map) = body.as_object_mut() {
         map.insert("protocol".into(), json!(PROTOCOL_VERSION));
+        map.insert("space".into(), json!(space));
     }
     Ok(body)
 }

@@ -32,6 +32,7 @@ use crate::core::{EventBus, StatusHandle};
 use crate::daemon::eject::Ejector;
 use crate::daemon::labels::Labels;
 use crate::engine::EngineCommand;
+use crate::makemkv::runner::SpaceLedger;
 use crate::queue::Queue;
 use crate::servers::admission::{Admission, Admit};
 
@@ -90,6 +91,8 @@ pub struct ControlContext {
     pub labels: Arc<Labels>,
     /// Ejects discs.
     pub ejector: Arc<Ejector>,
+    /// What the running rips hold on their volumes (for what `status` says of space).
+    pub space: Arc<SpaceLedger>,
     /// The daemon's root shutdown token: `stop` cancels it.
     pub stop: CancellationToken,
 }
