@@ -20,7 +20,8 @@ pub(super) async fn verify_rip(path: &Path, expected: Expected) -> Result<Verifi
     let (verification, problem) = match checked {
         Ok(done) => done,
         Err(e) => {
-            // Only a panic in the header reader gets here; the file is kept as it is.
+            // A panic in the header reader (in a build that unwinds; the release build
+            // aborts) or a runtime shutting down: the file is kept as it is.
             let detail = format!("the header check stopped: {e}");
             return Err(not_valid(path, None, detail));
         }

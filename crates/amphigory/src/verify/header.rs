@@ -5,7 +5,10 @@
 //!
 //! The file is whatever MakeMKV (or a failing disk) left, so every read goes through a
 //! budget: a header that sends the reader round in circles (a SeekHead pointing at
-//! itself) ends as an error instead of a hung task.
+//! itself) ends as an error instead of a hung task. The crate forbids `unsafe` and denies
+//! `unwrap` and `panic!`, and checks every declared size against the file's length
+//! before allocating; one `expect_err` remains in its SeekHead chain (two SeekHead
+//! references in one SeekHead), which MakeMKV never writes.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
