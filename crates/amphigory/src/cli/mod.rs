@@ -8,8 +8,11 @@ mod daemon;
 mod demo;
 mod doctor;
 mod enqueue;
+mod generate;
+mod logging;
 mod makemkv_parse;
 mod progress_view;
+mod service;
 mod watch;
 
 use std::path::PathBuf;
@@ -62,6 +65,20 @@ pub enum Command {
         #[command(subcommand)]
         command: MakemkvCommand,
     },
+    /// Run the daemon as a service of your session: started at login, restarted if it
+    /// fails (launchd on macOS, systemd on Linux).
+    Service {
+        /// install [--dry-run], uninstall or status.
+        #[command(subcommand)]
+        command: service::ServiceCommand,
+    },
+    /// Shell completions and man pages from these definitions (for packagers).
+    #[command(hide = true)]
+    Generate {
+        /// What to make.
+        #[command(subcommand)]
+        command: generate::GenerateCommand,
+    },
 }
 
 /// `amphigory makemkv …`.
@@ -92,20 +109,14 @@ pub fn main() -> ExitCode {
         Command::Makemkv {
             command: MakemkvCommand::Parse(args),
         } => makemkv_parse::run(&args),
+        Command::Service { command } => service::run(&command, cli.socket.as_deref()),
+        Command::Generate { command } => generate::run(&command),
     }
 }
 
 /// Logs to stderr at `level` (a level name or a full tracing filter); `RUST_LOG` wins.
 pub(crate) fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
+    logging::to_stderr(level);
 }
 
 /// The runtime every async command runs on: one worker thread. The daemon waits on
