@@ -3,7 +3,8 @@
 //!
 //! `generate completions bash|zsh|fish` and `generate man` print one file on stdout (what
 //! Homebrew's formula asks for); `generate all DIR` writes every file, as committed under
-//! `packaging/generated/` for the Debian package.
+//! `packaging/generated/` for the Debian package. `generate info-plist` and `generate icns
+//! FILE` make the parts of `Amphigory.app` (`packaging/macos/bundle.sh`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,13 @@ pub enum GenerateCommand {
     },
     /// The man page amphigory(1), on stdout.
     Man,
+    /// The `Info.plist` of Amphigory.app, on stdout (version from this binary).
+    InfoPlist,
+    /// The app icon (the tray's disc) as an Apple .icns file.
+    Icns {
+        /// Where to write it.
+        file: PathBuf,
+    },
     /// Every completion file and man page, into DIR/completions and DIR/man.
     All {
         /// Where to write.
@@ -42,6 +50,12 @@ pub fn run(command: &GenerateCommand) -> ExitCode {
         }
         GenerateCommand::Man => man_page(&super::Cli::command())
             .and_then(|page| std::io::stdout().write_all(&page)),
+        GenerateCommand::InfoPlist => {
+            crate::service::bundle::info_plist_xml(env!("CARGO_PKG_VERSION"))
+                .map_err(std::io::Error::other)
+                .and_then(|xml| std::io::stdout().write_all(&xml))
+        }
+        GenerateCommand::Icns { file } => write_icns(file),
         GenerateCommand::All { dir } => write_all(dir).map(|written| {
             for path in written {
                 println!("{}", path.display());
@@ -55,6 +69,17 @@ pub fn run(command: &GenerateCommand) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[cfg(any(target_os = "linux", target_os = "macos"))]
+fn write_icns(file: &Path) -> std::io::Result<()> {
+    let icns = crate::tray::app_icon::icns().map_err(std::io::Error::other)?;
+    std::fs::write(file, icns)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn write_icns(_file: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::other("icons are drawn on Linux and macOS only"))
 }
 
 /// The completion script of `shell`.

@@ -12,6 +12,8 @@ mod generate;
 mod logging;
 mod makemkv_parse;
 mod progress_view;
+mod record;
+mod selftest;
 mod service;
 mod watch;
 
@@ -72,6 +74,13 @@ pub enum Command {
         #[command(subcommand)]
         command: service::ServiceCommand,
     },
+    /// First contact with a real drive: detect it, fingerprint and scan the disc, show
+    /// what the daemon would send, write a report file. Never rips; ejects only with
+    /// --eject.
+    Selftest(selftest::SelftestArgs),
+    /// Save a real session (makemkvcon's output, disc events, drive facts; serial
+    /// numbers removed) into DIR, for `--simulate DIR` to replay.
+    Record(record::RecordArgs),
     /// Shell completions and man pages from these definitions (for packagers).
     #[command(hide = true)]
     Generate {
@@ -111,6 +120,8 @@ pub fn main() -> ExitCode {
         } => makemkv_parse::run(&args),
         Command::Service { command } => service::run(&command, cli.socket.as_deref()),
         Command::Generate { command } => generate::run(&command),
+        Command::Selftest(args) => selftest::run(&args),
+        Command::Record(args) => record::run(&args),
     }
 }
 

@@ -12,6 +12,7 @@
 //! Both definitions are rendered on every platform: tests on Linux parse the macOS
 //! property list back and check its keys.
 
+pub mod bundle;
 pub mod launchd;
 mod ops;
 pub mod systemd;
