@@ -123,7 +123,9 @@ pub fn write_all(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let path = man_dir.join("amphigory.1");
     std::fs::write(&path, man_page(&root)?)?;
     written.push(path);
-    for sub in root.get_subcommands().filter(|s| !s.is_hide_set()) {
+    for sub in root
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help") {
         let name = format!("amphigory-{}", sub.get_name());
         let page = render(clap_mangen::Man::new(sub.clone()).title(name.clone()))?;
         let path = man_dir.join(format!("{name}.1"));
