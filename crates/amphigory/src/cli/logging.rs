@@ -61,6 +61,37 @@ pub(crate) fn to_file(level: &str, file: &Path) {
 /// The appender, unbuffered: a line is in the file as soon as it is logged, so a crash
 /// loses none.
 fn open(file: &Path) -> std::io::Result<BasicRollingFileAppender> {
-    let condition = RollingConditionBasic::new().max_size(MAX_LOG_BYTES);
+    open_capped(file, MAX_LOG_BYTES)
+}
+
+fn open_capped(file: &Path, max: u64) -> std::io::Result<BasicRollingFileAppender> {
+    let condition = RollingConditionBasic::new().max_size(max);
     BasicRollingFileAppender::new_with_buffer_capacity(file, condition, KEPT_LOGS, 0)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::*;
+
+    #[test]
+    fn the_log_is_capped_and_rotated_through_the_kept_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("daemon.log");
+        let mut log = open_capped(&file, 1000).unwrap();
+        for i in 0..200 {
+            writeln!(log, "2026-12-05T10:00:00Z  INFO line {i:04} of the daemon's log").unwrap();
+        }
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        assert!(size(&file) <= 1100, "current file capped: {}", size(&file));
+        for n in 1..=KEPT_LOGS {
+            let old = dir.path().join(format!("daemon.log.{n}"));
+            assert!(size(&old) > 0 && size(&old) <= 1100, "{}", old.display());
+        }
+        assert!(!dir.path().join(format!("daemon.log.{}", KEPT_LOGS + 1)).exists());
+        let last = std::fs::read_to_string(&file).unwrap();
+        assert!(last.contains("line 0199"), "the newest lines are in daemon.log");
+    }
 }

@@ -320,3 +320,68 @@ pub fn udevadm_info_text(devpath: &str, name: &str, dev: Option<&str>, record: &
     }
     out
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    /// A fake `/sys/block/sr0` and udev database entry, as a BD drive with a disc has.
+    fn fake_system(root: &Path) -> (PathBuf, PathBuf) {
+        let sys = root.join("sys/block");
+        let sr0 = sys.join("sr0");
+        std::fs::create_dir_all(sr0.join("device")).unwrap();
+        std::fs::write(sr0.join("dev"), "11:0\n").unwrap();
+        std::fs::write(sr0.join("size"), "48828125\n").unwrap();
+        std::fs::write(sr0.join("device/vendor"), "HL-DT-ST\n").unwrap();
+        std::fs::write(sr0.join("device/model"), "BD-RE  BH12LS38 \n").unwrap();
+        let udev = root.join("udev");
+        std::fs::create_dir_all(&udev).unwrap();
+        std::fs::write(
+            udev.join("b11:0"),
+            "S:disk/by-id/ata-HL-DT-ST_BD-RE_BH12LS38_K91B6A95648\nI:2498180\n\
+             E:ID_CDROM=1\nE:ID_CDROM_MEDIA=1\nE:ID_CDROM_MEDIA_BD=1\n\
+             E:ID_FS_LABEL=MY_MOVIE\nE:ID_SERIAL=HL-DT-ST_BD-RE_BH12LS38_K91B6A95648\n\
+             E:ID_SERIAL_SHORT=K91B6A95648\nG:uaccess\n",
+        )
+        .unwrap();
+        (sys, udev)
+    }
+
+    #[test]
+    fn the_udev_record_is_written_as_udevadm_info_and_scrubbed() {
+        let root = tempfile::tempdir().unwrap();
+        let (sys, udev) = fake_system(root.path());
+        let files = udev_files(&sys, &udev, "/dev/sr0");
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["udevadm-info-sr0.txt", "sysfs-sr0.txt"]);
+        let info = &files[0].1;
+        assert!(info.starts_with("P: /block/sr0\nN: sr0\n"), "{info}");
+        assert!(info.contains("E: DEVNAME=/dev/sr0\n") && info.contains("E: MAJOR=11\n"));
+        assert!(info.contains("E: ID_CDROM_MEDIA_BD=1\n"), "{info}");
+        assert!(files[1].1.contains("size: 48828125\n"));
+        let dir = root.path().join("rec");
+        let recording: crate::record::Recording = serde_json::from_value(serde_json::json!({
+            "format": 1, "amphigory_version": "0", "platform": "linux",
+            "recorded_at": "2026-01-01T00:00:00Z",
+            "drive": {"device": "/dev/sr0", "model": null},
+            "disc": {"volume_name": "MY_MOVIE", "disc_type": "bluray", "fingerprint": null},
+            "makemkvcon": null, "files": []
+        }))
+        .unwrap();
+        crate::record::write(&dir, &recording, &files).unwrap();
+        let written = std::fs::read_to_string(dir.join("udevadm-info-sr0.txt")).unwrap();
+        assert!(!written.contains("K91B6A95648"), "{written}");
+        assert!(written.contains("E: ID_FS_LABEL=MY_MOVIE"), "volume names are kept");
+        #[cfg(target_os = "linux")]
+        {
+            let parsed = crate::drives::linux::uevent::parse_info_text(&written);
+            assert_eq!(parsed.devname.as_deref(), Some("sr0"));
+            assert_eq!(parsed.get("ID_CDROM_MEDIA_BD"), Some("1"));
+            assert_eq!(
+                crate::drives::linux::decide::medium_kind(&parsed),
+                Some(crate::fingerprint::MediumKind::Bluray)
+            );
+        }
+    }
+}
