@@ -38,7 +38,14 @@ fn selftest_json(home: &Path, disc: &str, report: &str) -> Value {
     let report = home.join(report);
     let out = amphigory(
         home,
-        &["selftest", "--simulate", disc, "--json", "--report", report.to_str().unwrap()],
+        &[
+            "selftest",
+            "--simulate",
+            disc,
+            "--json",
+            "--report",
+            report.to_str().unwrap(),
+        ],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "selftest {disc}: {stderr}");
@@ -62,14 +69,21 @@ fn a_recording_replays_with_the_same_scan_and_fingerprint() {
         home,
         &["record", dir.to_str().unwrap(), "--simulate", "demo-bluray"],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let recording: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("recording.json")).unwrap())
             .unwrap();
     assert_eq!(recording["disc"]["fingerprint"], fingerprint.as_str());
     assert_eq!(recording["disc"]["volume_name"], "CLOCKWORK_LIGHTHOUSE");
     let transcript = std::fs::read_to_string(dir.join("makemkvcon-info.txt")).unwrap();
-    assert!(transcript.lines().any(|l| l.starts_with("TCOUNT:")), "robot output");
+    assert!(
+        transcript.lines().any(|l| l.starts_with("TCOUNT:")),
+        "robot output"
+    );
     let events = std::fs::read_to_string(dir.join("disc-events.jsonl")).unwrap();
     assert!(events.contains(r#""event":"inserted""#), "{events}");
 
@@ -97,7 +111,10 @@ fn a_recording_replays_with_the_same_scan_and_fingerprint() {
         .unwrap();
     assert_eq!(sim1["fingerprint"], fingerprint.as_str());
     assert_eq!(sim1["scan_result"]["tracks"], original["scan"]["tracks"]);
-    assert_eq!(sim1["scan_result"]["disc_name"], original["scan"]["disc_name"]);
+    assert_eq!(
+        sim1["scan_result"]["disc_name"],
+        original["scan"]["disc_name"]
+    );
 }
 
 #[test]
@@ -126,8 +143,14 @@ fn selftest_without_makemkvcon_or_a_disc_says_what_it_could_not_check() {
         return;
     }
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("--   makemkvcon   makemkvcon not found"), "{text}");
-    assert!(text.contains("Not checked:") && text.contains("scan"), "{text}");
+    assert!(
+        text.contains("--   makemkvcon   makemkvcon not found"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Not checked:") && text.contains("scan"),
+        "{text}"
+    );
     assert!(text.contains("Never done by selftest: ripping."), "{text}");
     let has_drive = std::fs::read_dir("/sys/block")
         .map(|d| {
@@ -136,8 +159,14 @@ fn selftest_without_makemkvcon_or_a_disc_says_what_it_could_not_check() {
         })
         .unwrap_or(false);
     if !has_drive && cfg!(target_os = "linux") {
-        assert!(text.contains("--   drives       no optical drive found"), "{text}");
-        assert!(text.contains("--   disc         no drive to hold one"), "{text}");
+        assert!(
+            text.contains("--   drives       no optical drive found"),
+            "{text}"
+        );
+        assert!(
+            text.contains("--   disc         no drive to hold one"),
+            "{text}"
+        );
         assert!(text.contains("--   scan         no disc"), "{text}");
     }
     let written = std::fs::read_to_string(&report).unwrap();

@@ -94,11 +94,21 @@ fn the_dry_run_unit_passes_systemd_analyze_verify() {
     let out = home.run(&["service", "install", "--dry-run", "--os", "linux"]);
     let (unit, commands) = text(&out);
     assert!(out.status.success(), "{commands}");
-    assert!(unit.contains(&format!("ExecStart={BIN} daemon\n")), "{unit}");
-    for line in ["Restart=on-failure", "LimitNOFILE=4096", "WantedBy=default.target"] {
+    assert!(
+        unit.contains(&format!("ExecStart={BIN} daemon\n")),
+        "{unit}"
+    );
+    for line in [
+        "Restart=on-failure",
+        "LimitNOFILE=4096",
+        "WantedBy=default.target",
+    ] {
         assert!(unit.lines().any(|l| l == line), "{line} in {unit}");
     }
-    assert!(commands.contains("systemctl --user daemon-reload"), "{commands}");
+    assert!(
+        commands.contains("systemctl --user daemon-reload"),
+        "{commands}"
+    );
     assert!(commands.contains("systemctl --user enable --now amphigory.service"));
     assert!(!home.unit().exists(), "a dry run writes nothing");
     if !have("systemd-analyze") {
@@ -114,7 +124,10 @@ fn the_dry_run_unit_passes_systemd_analyze_verify() {
         .output()
         .unwrap();
     let (out, err) = text(&verify);
-    assert!(verify.status.success(), "systemd-analyze verify: {out}{err}");
+    assert!(
+        verify.status.success(),
+        "systemd-analyze verify: {out}{err}"
+    );
     assert!(err.trim().is_empty(), "systemd-analyze complained: {err}");
 }
 
@@ -124,23 +137,38 @@ fn without_a_user_bus_install_writes_the_unit_and_says_what_to_run() {
     let first = home.run(&["service", "install", "--os", "linux"]);
     let (_, err) = text(&first);
     assert_eq!(first.status.code(), Some(1), "{err}");
-    assert!(err.contains(&format!("Wrote {}.", home.unit().display())), "{err}");
+    assert!(
+        err.contains(&format!("Wrote {}.", home.unit().display())),
+        "{err}"
+    );
     assert!(err.contains("systemd could not be reached"), "{err}");
-    assert!(err.contains("\n  systemctl --user daemon-reload\n"), "{err}");
-    assert!(err.contains("\n  systemctl --user enable --now amphigory.service"), "{err}");
+    assert!(
+        err.contains("\n  systemctl --user daemon-reload\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\n  systemctl --user enable --now amphigory.service"),
+        "{err}"
+    );
     let unit = std::fs::read_to_string(home.unit()).unwrap();
     assert!(unit.contains(&format!("ExecStart={BIN} daemon")), "{unit}");
 
     let again = home.run(&["service", "install", "--os", "linux"]);
     let (_, err) = text(&again);
-    assert!(err.contains("Already installed") && err.contains("(unchanged)"), "{err}");
+    assert!(
+        err.contains("Already installed") && err.contains("(unchanged)"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_to_string(home.unit()).unwrap(), unit);
 
     let status = home.run(&["service", "status", "--os", "linux"]);
     let (out, _) = text(&status);
     assert!(status.status.success());
     assert!(out.contains("Installed  yes"), "{out}");
-    assert!(out.contains("Loaded     unknown (systemd cannot be reached"), "{out}");
+    assert!(
+        out.contains("Loaded     unknown (systemd cannot be reached"),
+        "{out}"
+    );
     let json = home.run(&["service", "status", "--json", "--os", "linux"]);
     let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(json["installed"], true);
@@ -149,11 +177,17 @@ fn without_a_user_bus_install_writes_the_unit_and_says_what_to_run() {
     let removed = home.run(&["service", "uninstall", "--os", "linux"]);
     let (_, err) = text(&removed);
     assert!(!home.unit().exists(), "uninstall removes the unit: {err}");
-    assert!(err.contains("systemctl --user disable --now amphigory.service"), "{err}");
+    assert!(
+        err.contains("systemctl --user disable --now amphigory.service"),
+        "{err}"
+    );
     let nothing = home.run(&["service", "uninstall", "--os", "linux"]);
     let (out, _) = text(&nothing);
     assert!(nothing.status.success());
-    assert!(out.contains("not installed") && out.contains("nothing to do"), "{out}");
+    assert!(
+        out.contains("not installed") && out.contains("nothing to do"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -175,12 +209,18 @@ fn a_daemon_running_in_a_terminal_is_named_and_the_service_not_started() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("already running outside the service"), "{err}");
     assert!(err.contains(&format!("pid {}", daemon.pid())), "{err}");
-    assert!(err.contains("daemon --tasks-dir"), "its command line: {err}");
+    assert!(
+        err.contains("daemon --tasks-dir"),
+        "its command line: {err}"
+    );
     assert!(err.contains("amphigory stop"), "{err}");
     assert!(home.unit().exists(), "the unit is still written");
     let status = home.run(&["--socket", socket.to_str().unwrap(), "service", "status"]);
     let (out, _) = text(&status);
-    assert!(out.contains("a daemon not started by the service: pid"), "{out}");
+    assert!(
+        out.contains("a daemon not started by the service: pid"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -189,8 +229,13 @@ fn the_launch_agent_parses_back_with_its_keys() {
     let out = home.run(&["service", "install", "--dry-run", "--os", "macos"]);
     let (_, err) = text(&out);
     assert!(out.status.success(), "{err}");
-    let agents = home.path().join("Library/LaunchAgents/org.amphigory.daemon.plist");
-    assert!(err.contains(&format!("Would write {}", agents.display())), "{err}");
+    let agents = home
+        .path()
+        .join("Library/LaunchAgents/org.amphigory.daemon.plist");
+    assert!(
+        err.contains(&format!("Would write {}", agents.display())),
+        "{err}"
+    );
     assert!(err.contains("launchctl bootstrap gui/"), "{err}");
     let value = plist::Value::from_reader_xml(out.stdout.as_slice()).unwrap();
     let dict = value.as_dictionary().unwrap();
@@ -229,7 +274,10 @@ fn completions_and_man_pages_are_generated_and_committed() {
     assert!(read("completions/_amphigory").starts_with("#compdef amphigory"));
     assert!(read("completions/amphigory.fish").contains("complete -c amphigory"));
     let man = read("man/amphigory.1");
-    assert!(man.contains(".TH amphigory 1") && man.contains("selftest"), "{man}");
+    assert!(
+        man.contains(".TH amphigory 1") && man.contains("selftest"),
+        "{man}"
+    );
     assert!(read("man/amphigory-service.1").contains("install"));
     for shell in ["bash", "zsh", "fish"] {
         let one = Command::new(BIN)
@@ -262,10 +310,17 @@ fn the_packaged_unit_and_the_formula_are_sound() {
     let spec = amphigory::service::ServiceSpec {
         binary: "/usr/bin/amphigory".into(),
     };
-    assert_eq!(packaged.unwrap(), amphigory::service::systemd::unit_text(&spec));
+    assert_eq!(
+        packaged.unwrap(),
+        amphigory::service::systemd::unit_text(&spec)
+    );
     if have("ruby") {
         let formula = repo().join("packaging/homebrew/amphigory.rb");
-        let check = Command::new("ruby").arg("-c").arg(&formula).output().unwrap();
+        let check = Command::new("ruby")
+            .arg("-c")
+            .arg(&formula)
+            .output()
+            .unwrap();
         assert!(check.status.success(), "ruby -c: {:?}", text(&check));
     }
 }
@@ -286,10 +341,16 @@ fn the_bundle_is_built_on_linux_with_its_plist_and_icon() {
     let info = plist::Value::from_file(contents.join("Info.plist")).unwrap();
     let info = info.as_dictionary().unwrap();
     assert_eq!(info["LSUIElement"].as_boolean(), Some(true));
-    assert_eq!(info["CFBundleIdentifier"].as_string(), Some("org.amphigory.daemon"));
+    assert_eq!(
+        info["CFBundleIdentifier"].as_string(),
+        Some("org.amphigory.daemon")
+    );
     assert_eq!(info["CFBundleExecutable"].as_string(), Some("amphigory"));
     let version = env!("CARGO_PKG_VERSION");
-    assert_eq!(info["CFBundleShortVersionString"].as_string(), Some(version));
+    assert_eq!(
+        info["CFBundleShortVersionString"].as_string(),
+        Some(version)
+    );
     assert_eq!(info["CFBundleIconFile"].as_string(), Some("Amphigory"));
     let icns = std::fs::read(contents.join("Resources/Amphigory.icns")).unwrap();
     check_icns(&icns);

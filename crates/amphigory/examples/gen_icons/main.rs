@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
-use amphigory::tray::{IconName, draw};
 use amphigory::tray::icons::{self, ASSET_DIR, Scale};
+use amphigory::tray::{IconName, draw};
 use anyhow::Context as _;
 
 fn main() -> anyhow::Result<()> {

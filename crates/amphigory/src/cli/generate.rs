@@ -48,8 +48,9 @@ pub fn run(command: &GenerateCommand) -> ExitCode {
             completions(*shell, &mut out);
             std::io::stdout().write_all(&out)
         }
-        GenerateCommand::Man => man_page(&super::Cli::command())
-            .and_then(|page| std::io::stdout().write_all(&page)),
+        GenerateCommand::Man => {
+            man_page(&super::Cli::command()).and_then(|page| std::io::stdout().write_all(&page))
+        }
         GenerateCommand::InfoPlist => {
             crate::service::bundle::info_plist_xml(env!("CARGO_PKG_VERSION"))
                 .map_err(std::io::Error::other)
@@ -79,7 +80,9 @@ fn write_icns(file: &Path) -> std::io::Result<()> {
 
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 fn write_icns(_file: &Path) -> std::io::Result<()> {
-    Err(std::io::Error::other("icons are drawn on Linux and macOS only"))
+    Err(std::io::Error::other(
+        "icons are drawn on Linux and macOS only",
+    ))
 }
 
 /// The completion script of `shell`.
@@ -125,7 +128,8 @@ pub fn write_all(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     written.push(path);
     for sub in root
         .get_subcommands()
-        .filter(|s| !s.is_hide_set() && s.get_name() != "help") {
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
         let name = format!("amphigory-{}", sub.get_name());
         let page = render(clap_mangen::Man::new(sub.clone()).title(name.clone()))?;
         let path = man_dir.join(format!("{name}.1"));

@@ -82,7 +82,11 @@ mod tests {
         let file = dir.path().join("daemon.log");
         let mut log = open_capped(&file, 1000).unwrap();
         for i in 0..200 {
-            writeln!(log, "2026-12-05T10:00:00Z  INFO line {i:04} of the daemon's log").unwrap();
+            writeln!(
+                log,
+                "2026-12-05T10:00:00Z  INFO line {i:04} of the daemon's log"
+            )
+            .unwrap();
         }
         let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         assert!(size(&file) <= 1100, "current file capped: {}", size(&file));
@@ -90,8 +94,15 @@ mod tests {
             let old = dir.path().join(format!("daemon.log.{n}"));
             assert!(size(&old) > 0 && size(&old) <= 1100, "{}", old.display());
         }
-        assert!(!dir.path().join(format!("daemon.log.{}", KEPT_LOGS + 1)).exists());
+        assert!(
+            !dir.path()
+                .join(format!("daemon.log.{}", KEPT_LOGS + 1))
+                .exists()
+        );
         let last = std::fs::read_to_string(&file).unwrap();
-        assert!(last.contains("line 0199"), "the newest lines are in daemon.log");
+        assert!(
+            last.contains("line 0199"),
+            "the newest lines are in daemon.log"
+        );
     }
 }

@@ -93,7 +93,11 @@ pub fn run(args: &RecordArgs) -> ExitCode {
         "Recorded {} ({} {}, fingerprint {}) into {}:",
         recording.drive.device,
         recording.disc.disc_type.as_deref().unwrap_or("disc"),
-        recording.disc.volume_name.as_deref().unwrap_or("without a volume name"),
+        recording
+            .disc
+            .volume_name
+            .as_deref()
+            .unwrap_or("without a volume name"),
         recording.disc.fingerprint.as_deref().unwrap_or("unknown"),
         args.dir.display()
     );
@@ -115,7 +119,10 @@ fn why_not(session: &Session) -> String {
         return format!("makemkvcon info failed: {e}");
     }
     if session.disc.is_none() {
-        return match (&session.detected.problem, session.detected.drives.is_empty()) {
+        return match (
+            &session.detected.problem,
+            session.detected.drives.is_empty(),
+        ) {
             (Some(problem), _) => format!("no disc found ({problem})"),
             (None, true) => "no optical drive found".into(),
             (None, false) => "no disc in any drive: insert one and run again".into(),

@@ -87,7 +87,9 @@ pub fn run(args: &SelftestArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let all_ok = checks.iter().all(|c| c.outcome == "ok" || c.name == "eject");
+    let all_ok = checks
+        .iter()
+        .all(|c| c.outcome == "ok" || c.name == "eject");
     let mut report = Report {
         amphigory_version: env!("CARGO_PKG_VERSION"),
         platform: session.source.platform_name(),
@@ -104,7 +106,10 @@ pub fn run(args: &SelftestArgs) -> ExitCode {
         Err(e) => eprintln!("amphigory selftest: cannot write {}: {e}", path.display()),
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
     } else {
         print!("{text}");
         if let Some(file) = &report.report_file {
@@ -126,9 +131,11 @@ fn default_report_path() -> PathBuf {
 /// The checks, in the order a user would fix them.
 fn checks(session: &Session, no_scan: bool) -> Vec<Check> {
     let mut checks = vec![match &session.makemkvcon {
-        Makemkvcon::Found(path, version) => {
-            Check::new("makemkvcon", "ok", format!("{} ({version})", path.display()))
-        }
+        Makemkvcon::Found(path, version) => Check::new(
+            "makemkvcon",
+            "ok",
+            format!("{} ({version})", path.display()),
+        ),
         Makemkvcon::Simulated => Check::new("makemkvcon", "ok", "the simulated makemkvcon"),
         Makemkvcon::Broken(path, why) => Check::new(
             "makemkvcon",
@@ -151,11 +158,17 @@ fn checks(session: &Session, no_scan: bool) -> Vec<Check> {
                 "{}: {} {}",
                 disc.device,
                 disc.medium.map_or("unknown kind", |m| m.disc_type()),
-                disc.volume_name.as_deref().map_or("(no volume name)".into(), |v| format!("{v:?}"))
+                disc.volume_name
+                    .as_deref()
+                    .map_or("(no volume name)".into(), |v| format!("{v:?}"))
             ),
         ),
         None if drives.is_empty() => Check::new("disc", "not checked", "no drive to hold one"),
-        None => Check::new("disc", "not checked", "no disc in any drive: insert one and run again"),
+        None => Check::new(
+            "disc",
+            "not checked",
+            "no disc in any drive: insert one and run again",
+        ),
     });
     checks.push(match session.disc.as_ref().map(|d| d.fingerprint.clone()) {
         Some(Some(fp)) => Check::new("fingerprint", "ok", fp),
@@ -190,9 +203,10 @@ fn scan_check(session: &Session, no_scan: bool) -> Check {
     };
     match &session.scan {
         Some(Ok(scan)) => {
-            let main = scan.tracks.iter().find(|t| {
-                t.classification == amphigory_wire::scan::Classification::MainFeature
-            });
+            let main = scan
+                .tracks
+                .iter()
+                .find(|t| t.classification == amphigory_wire::scan::Classification::MainFeature);
             let main = main.map_or(String::from("no main feature found"), |t| {
                 format!(
                     "main feature title {} ({}, {:.1} GB)",
@@ -204,7 +218,11 @@ fn scan_check(session: &Session, no_scan: bool) -> Check {
             Check::new(
                 "scan",
                 "ok",
-                format!("{:?}: {} titles{elapsed}; {main}", scan.disc_name, scan.tracks.len()),
+                format!(
+                    "{:?}: {} titles{elapsed}; {main}",
+                    scan.disc_name,
+                    scan.tracks.len()
+                ),
             )
         }
         Some(Err(e)) => Check::new("scan", "failed", e.clone()),

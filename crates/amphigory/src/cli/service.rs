@@ -114,9 +114,7 @@ fn spec() -> Result<ServiceSpec, ServiceError> {
 
 /// A binary inside a cargo `target/` folder goes away with `cargo clean`: say so.
 fn warn_if_temporary(binary: &Path) {
-    let in_target = binary
-        .components()
-        .any(|c| c.as_os_str() == "target")
+    let in_target = binary.components().any(|c| c.as_os_str() == "target")
         && binary
             .components()
             .any(|c| c.as_os_str() == "debug" || c.as_os_str() == "release");
@@ -137,13 +135,12 @@ fn running_daemon(socket: Option<&Path>) -> Option<RunningDaemon> {
         .enable_all()
         .build()
         .ok()?;
-    let answers = runtime.block_on(async {
-        super::client::Client::connect(&path).await.is_ok()
-    });
+    let answers = runtime.block_on(async { super::client::Client::connect(&path).await.is_ok() });
     if !answers {
         return None;
     }
-    let pid = crate::servers::control::bind::read_pid(&crate::servers::control::path::pid_path(&path));
+    let pid =
+        crate::servers::control::bind::read_pid(&crate::servers::control::path::pid_path(&path));
     Some(RunningDaemon {
         pid,
         command: pid.and_then(command_line),

@@ -139,5 +139,8 @@ pub fn write(dir: &Path, recording: &Recording, files: &[(String, String)]) -> i
     let mut recording = recording.clone();
     recording.files = files.iter().map(|(name, _)| name.clone()).collect();
     let json = serde_json::to_string_pretty(&recording).map_err(io::Error::other)?;
-    std::fs::write(dir.join(RECORDING_FILE), scrub::scrub_with(&json, &serials) + "\n")
+    std::fs::write(
+        dir.join(RECORDING_FILE),
+        scrub::scrub_with(&json, &serials) + "\n",
+    )
 }

@@ -121,7 +121,9 @@ pub fn events_jsonl(events: &[(u64, DiscEvent)]) -> String {
                 line.disc_type = d.medium.map(|m| m.disc_type());
                 line.fingerprint = d.fingerprint.as_deref();
             }
-            DiscEvent::Ejected { device } => (line.event, line.device) = ("ejected", Some(device.as_str())),
+            DiscEvent::Ejected { device } => {
+                (line.event, line.device) = ("ejected", Some(device.as_str()))
+            }
             DiscEvent::Settled => {}
         }
         if let Ok(json) = serde_json::to_string(&line) {
@@ -229,7 +231,9 @@ pub fn platform_files(source: &Source, device: &str) -> Vec<(String, String)> {
     match source {
         Source::Simulated(_) => Vec::new(),
         Source::Platform if cfg!(target_os = "macos") => drutil_files(),
-        Source::Platform => udev_files(Path::new("/sys/block"), Path::new("/run/udev/data"), device),
+        Source::Platform => {
+            udev_files(Path::new("/sys/block"), Path::new("/run/udev/data"), device)
+        }
     }
 }
 
@@ -372,7 +376,10 @@ mod tests {
         crate::record::write(&dir, &recording, &files).unwrap();
         let written = std::fs::read_to_string(dir.join("udevadm-info-sr0.txt")).unwrap();
         assert!(!written.contains("K91B6A95648"), "{written}");
-        assert!(written.contains("E: ID_FS_LABEL=MY_MOVIE"), "volume names are kept");
+        assert!(
+            written.contains("E: ID_FS_LABEL=MY_MOVIE"),
+            "volume names are kept"
+        );
         #[cfg(target_os = "linux")]
         {
             let parsed = crate::drives::linux::uevent::parse_info_text(&written);

@@ -30,10 +30,7 @@ pub fn serials(text: &str) -> Vec<String> {
     let mut pending_key = false;
     for line in text.lines() {
         let line = line.trim();
-        let body = line
-            .strip_prefix("E:")
-            .map(str::trim_start)
-            .unwrap_or(line);
+        let body = line.strip_prefix("E:").map(str::trim_start).unwrap_or(line);
         if let Some((key, value)) = body.split_once('=') {
             if key.to_ascii_uppercase().contains("SERIAL") && !value.trim().is_empty() {
                 found.push(value.trim().to_owned());
@@ -101,9 +98,15 @@ mod tests {
                     E: ID_FS_LABEL=MY_MOVIE\n";
         let clean = scrub(text);
         assert!(!clean.contains("K91B6A95648"), "{clean}");
-        assert!(clean.contains("ata-XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"), "{clean}");
+        assert!(
+            clean.contains("ata-XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"),
+            "{clean}"
+        );
         assert!(clean.contains("E:ID_SERIAL_SHORT=XXXXXXXXXXX"), "{clean}");
-        assert!(clean.contains("ID_MODEL=HL-DT-ST_BD-RE_BH12LS38"), "{clean}");
+        assert!(
+            clean.contains("ID_MODEL=HL-DT-ST_BD-RE_BH12LS38"),
+            "{clean}"
+        );
         assert!(clean.contains("ID_FS_LABEL=MY_MOVIE"), "{clean}");
     }
 
@@ -112,7 +115,10 @@ mod tests {
         let plist = "<dict>\n<key>serialNumber</key>\n<string>S1234567</string>\n\
                      <key>volumeName</key><string>MY_MOVIE</string>\n</dict>";
         let clean = scrub(plist);
-        assert!(!clean.contains("S1234567") && clean.contains("MY_MOVIE"), "{clean}");
+        assert!(
+            !clean.contains("S1234567") && clean.contains("MY_MOVIE"),
+            "{clean}"
+        );
         let msg = r#"MSG:1011,0,1,"Using LibreDrive mode (v06.2 id=1A2B3C4D5E6F)","x""#;
         let clean = scrub(msg);
         assert!(clean.contains("id=XXXXXXXXXXXX)"), "{clean}");

@@ -66,7 +66,10 @@ pub fn property_list(spec: &ServiceSpec, log_file: &Path) -> Dictionary {
     dict.insert("KeepAlive".into(), Value::Dictionary(keep_alive));
     dict.insert("ProcessType".into(), Value::String("Interactive".into()));
     // The menu-bar icon needs the logged-in user's window server session.
-    dict.insert("LimitLoadToSessionType".into(), Value::String("Aqua".into()));
+    dict.insert(
+        "LimitLoadToSessionType".into(),
+        Value::String("Aqua".into()),
+    );
     dict.insert("StandardOutPath".into(), Value::String(log.clone()));
     dict.insert("StandardErrorPath".into(), Value::String(log));
     dict.insert("SoftResourceLimits".into(), Value::Dictionary(limits));
@@ -93,7 +96,12 @@ impl Manager for Launchd {
 
     fn load_commands(&self) -> Vec<Command> {
         let path = self.definition_path().to_string_lossy().into_owned();
-        vec![Command::new(["launchctl", "bootstrap", &self.domain(), &path])]
+        vec![Command::new([
+            "launchctl",
+            "bootstrap",
+            &self.domain(),
+            &path,
+        ])]
     }
 
     fn start_commands(&self) -> Vec<Command> {

@@ -244,11 +244,7 @@ fn current_uid() -> u32 {
 /// same file as the running executable (a package manager's stable link, such as
 /// `/opt/homebrew/bin/amphigory`, survives upgrades; the versioned file behind it does
 /// not), else the running executable itself (inside `Amphigory.app` when run from it).
-pub fn binary_path(
-    current_exe: &Path,
-    argv0: Option<&OsStr>,
-    path_var: Option<&OsStr>,
-) -> PathBuf {
+pub fn binary_path(current_exe: &Path, argv0: Option<&OsStr>, path_var: Option<&OsStr>) -> PathBuf {
     let same = |candidate: &Path| {
         candidate.is_absolute()
             && std::fs::canonicalize(candidate).ok() == std::fs::canonicalize(current_exe).ok()
@@ -275,9 +271,21 @@ mod tests {
     #[test]
     fn commands_print_as_a_shell_reads_them() {
         let c = Command::new(["launchctl", "bootstrap", "gui/501", "/Users/a b/x.plist"]);
-        assert_eq!(c.to_string(), "launchctl bootstrap gui/501 '/Users/a b/x.plist'");
-        let c = Command::new(["systemctl", "--user", "enable", "--now", "amphigory.service"]);
-        assert_eq!(c.to_string(), "systemctl --user enable --now amphigory.service");
+        assert_eq!(
+            c.to_string(),
+            "launchctl bootstrap gui/501 '/Users/a b/x.plist'"
+        );
+        let c = Command::new([
+            "systemctl",
+            "--user",
+            "enable",
+            "--now",
+            "amphigory.service",
+        ]);
+        assert_eq!(
+            c.to_string(),
+            "systemctl --user enable --now amphigory.service"
+        );
     }
 
     #[cfg(unix)]

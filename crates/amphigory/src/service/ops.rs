@@ -117,7 +117,12 @@ pub fn uninstall(manager: &dyn Manager) -> Result<Outcome, ServiceError> {
     }
     let mut failures = Vec::new();
     if state != ServiceState::NotLoaded {
-        failures.extend(manager.unload_commands().iter().filter_map(|c| c.run().err()));
+        failures.extend(
+            manager
+                .unload_commands()
+                .iter()
+                .filter_map(|c| c.run().err()),
+        );
     }
     let mut text = String::new();
     if exists {
@@ -128,7 +133,12 @@ pub fn uninstall(manager: &dyn Manager) -> Result<Outcome, ServiceError> {
         })?;
         let _ = writeln!(text, "Removed {}.", path.display());
     }
-    failures.extend(manager.after_remove_commands().iter().filter_map(|c| c.run().err()));
+    failures.extend(
+        manager
+            .after_remove_commands()
+            .iter()
+            .filter_map(|c| c.run().err()),
+    );
     if failures.is_empty() {
         let _ = write!(text, "The {name} service is stopped and gone.");
         return Ok(Outcome::done(text));
@@ -206,7 +216,10 @@ impl StatusReport {
             yes_no(self.installed)
         );
         if let Some(other) = &self.other_daemon {
-            let _ = writeln!(text, "Outside    a daemon not started by the service: {other}");
+            let _ = writeln!(
+                text,
+                "Outside    a daemon not started by the service: {other}"
+            );
         }
         let _ = write!(text, "Logs       {}", self.logs);
         text
@@ -223,12 +236,13 @@ fn write_definition(
         path: path.to_owned(),
         source,
     };
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
-    else {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
         return Err(io("writing", std::io::Error::other("not a file path")));
     };
     std::fs::create_dir_all(dir).map_err(|e| io("creating the folder of", e))?;
-    manager.prepare().map_err(|e| io("preparing the log folder for", e))?;
+    manager
+        .prepare()
+        .map_err(|e| io("preparing the log folder for", e))?;
     crate::fsio::replace_file(dir, name, contents).map_err(|e| io("writing", e))
 }
 

@@ -92,7 +92,13 @@ impl Manager for Systemd {
     }
 
     fn unload_commands(&self) -> Vec<Command> {
-        vec![Command::new(["systemctl", "--user", "disable", "--now", UNIT])]
+        vec![Command::new([
+            "systemctl",
+            "--user",
+            "disable",
+            "--now",
+            UNIT,
+        ])]
     }
 
     fn after_remove_commands(&self) -> Vec<Command> {
@@ -117,7 +123,9 @@ impl Manager for Systemd {
         ]);
         match show.output() {
             Ok(out) if out.status.success() => parse_show(&String::from_utf8_lossy(&out.stdout)),
-            Ok(out) => ServiceState::Unreachable(String::from_utf8_lossy(&out.stderr).trim().into()),
+            Ok(out) => {
+                ServiceState::Unreachable(String::from_utf8_lossy(&out.stderr).trim().into())
+            }
             Err(e) => ServiceState::Unreachable(e.to_string()),
         }
     }
@@ -149,7 +157,10 @@ mod tests {
     #[test]
     fn exec_words_are_quoted_only_when_needed() {
         assert_eq!(quote("/usr/bin/amphigory"), "/usr/bin/amphigory");
-        assert_eq!(quote("/opt/My Apps/amphigory"), "\"/opt/My Apps/amphigory\"");
+        assert_eq!(
+            quote("/opt/My Apps/amphigory"),
+            "\"/opt/My Apps/amphigory\""
+        );
         assert_eq!(quote("100%"), "100%%");
         assert_eq!(quote("$HOME"), "$$HOME");
         assert_eq!(quote(""), "\"\"");

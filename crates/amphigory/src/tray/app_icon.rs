@@ -33,7 +33,12 @@ pub fn render(size: u32) -> Vec<u8> {
     for y in 0..size {
         for x in 0..size {
             let paper = rounded_square_coverage(x, y, inset, side, radius);
-            let ink = ink_alpha(&disc, disc_size, x.wrapping_sub(2 * inset), y.wrapping_sub(2 * inset));
+            let ink = ink_alpha(
+                &disc,
+                disc_size,
+                x.wrapping_sub(2 * inset),
+                y.wrapping_sub(2 * inset),
+            );
             let ink = ink * paper;
             let colour: Vec<u8> = PAPER
                 .iter()
