@@ -50,7 +50,7 @@ complete -c amphigory -n "__fish_amphigory_needs_command" -f -a "help" -d 'Print
 complete -c amphigory -n "__fish_amphigory_using_subcommand daemon" -l config -d 'daemon.yaml to read (default ~/.config/amphigory/daemon.yaml)' -r -F
 complete -c amphigory -n "__fish_amphigory_using_subcommand daemon" -l tasks-dir -d 'Queue directory; bypasses path resolution from the webapp config (env AMPHIGORY_TASKS_DIR)' -r -F
 complete -c amphigory -n "__fish_amphigory_using_subcommand daemon" -l state-dir -d 'Labels, attempt counts, claim records and cached config' -r -F
-complete -c amphigory -n "__fish_amphigory_using_subcommand daemon" -l simulate -d 'Simulated drives instead of real ones: built-in disc names or transcript paths' -r
+complete -c amphigory -n "__fish_amphigory_using_subcommand daemon" -l simulate -d 'Simulated drives instead of real ones: built-in disc names, transcript paths or recording folders (`amphigory record`)' -r
 complete -c amphigory -n "__fish_amphigory_using_subcommand daemon" -l sim-rate -d 'Read rate of simulated drives, MB/s [default: 2000]' -r
 complete -c amphigory -n "__fish_amphigory_using_subcommand daemon" -l sim-fault -d 'Make the simulated drive fail once: stall@P, eject@P, unreadable, spinup, exit@P, nospace@P, badsector@P' -r
 complete -c amphigory -n "__fish_amphigory_using_subcommand daemon" -l stall-timeout -d 'Stall limit in seconds: a rip printing nothing for this long is killed [default: 120]' -r

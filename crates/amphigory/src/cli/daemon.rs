@@ -22,7 +22,8 @@ pub struct DaemonArgs {
     /// Never contact a webapp.
     #[arg(long)]
     pub no_webapp: bool,
-    /// Simulated drives instead of real ones: built-in disc names or transcript paths.
+    /// Simulated drives instead of real ones: built-in disc names, transcript paths or
+    /// recording folders (`amphigory record`).
     #[arg(long, value_delimiter = ',', value_name = "DISC[,DISC…]")]
     pub simulate: Vec<String>,
     /// Read rate of simulated drives, MB/s [default: 2000].
