@@ -118,6 +118,64 @@ fn a_recording_replays_with_the_same_scan_and_fingerprint() {
 }
 
 #[test]
+fn selftest_rips_and_ejects_only_when_asked() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let out_dir = home.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let report = home.join("r.txt");
+    let args = [
+        "selftest",
+        "--simulate",
+        "demo-dvd",
+        "--report",
+        report.to_str().unwrap(),
+        "--json",
+    ];
+    let plain: Value = serde_json::from_slice(&amphigory(home, &args).stdout).unwrap();
+    let outcome = |v: &Value, name: &str| {
+        let checks = v["checks"].as_array().unwrap();
+        let check = checks.iter().find(|c| c["name"] == name).unwrap();
+        check["outcome"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(outcome(&plain, "rip"), "not checked");
+    assert_eq!(outcome(&plain, "eject"), "not checked");
+    assert_eq!(
+        std::fs::read_dir(&out_dir).unwrap().count(),
+        0,
+        "nothing ripped"
+    );
+
+    let mut asked = args.to_vec();
+    asked.extend([
+        "--rip",
+        "3",
+        "--output",
+        out_dir.to_str().unwrap(),
+        "--eject",
+    ]);
+    let out = amphigory(home, &asked);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let both: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome(&both, "rip"), "ok", "{both}");
+    assert_eq!(outcome(&both, "eject"), "ok", "{both}");
+    let ripped = out_dir.join("selftest-title3.mkv");
+    let expected = both["scan"]["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["number"] == 3)
+        .unwrap()["size_bytes"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(std::fs::metadata(&ripped).unwrap().len(), expected);
+}
+
+#[test]
 fn selftest_without_makemkvcon_or_a_disc_says_what_it_could_not_check() {
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
@@ -151,7 +209,8 @@ fn selftest_without_makemkvcon_or_a_disc_says_what_it_could_not_check() {
         text.contains("Not checked:") && text.contains("scan"),
         "{text}"
     );
-    assert!(text.contains("Never done by selftest: ripping."), "{text}");
+    assert!(text.contains("--   rip          not asked"), "{text}");
+    assert!(text.contains("--   eject        not asked"), "{text}");
     let has_drive = std::fs::read_dir("/sys/block")
         .map(|d| {
             d.flatten()

@@ -1460,7 +1460,7 @@ _amphigory() {
             return 0
             ;;
         amphigory__subcmd__selftest)
-            opts="-h -V --device --simulate --config --no-scan --eject --report --json --socket --help --version"
+            opts="-h -V --device --simulate --config --no-scan --rip --output --eject --report --json --socket --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1475,6 +1475,14 @@ _amphigory() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

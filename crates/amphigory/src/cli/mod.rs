@@ -75,8 +75,8 @@ pub enum Command {
         command: service::ServiceCommand,
     },
     /// First contact with a real drive: detect it, fingerprint and scan the disc, show
-    /// what the daemon would send, write a report file. Never rips; ejects only with
-    /// --eject.
+    /// what the daemon would send, write a report file. Rips only with --rip, ejects
+    /// only with --eject.
     Selftest(selftest::SelftestArgs),
     /// Save a real session (makemkvcon's output, disc events, drive facts; serial
     /// numbers removed) into DIR, for `--simulate DIR` to replay.

@@ -1,8 +1,9 @@
 //! `amphigory selftest` (SPEC §11.3): what the first user with a real drive runs. Finds
 //! makemkvcon, detects the drives, reads the disc's fingerprint facts, scans it with
 //! `makemkvcon info`, prints what it found beside what the daemon would send, and writes
-//! a report file to attach to a bug report. It never rips, and ejects only with
-//! `--eject`; whatever it cannot check (no makemkvcon, no drive, no disc) it says so.
+//! a report file to attach to a bug report. It rips only with `--rip TITLE --output DIR`
+//! and ejects only with `--eject`; whatever it cannot check (no makemkvcon, no drive, no
+//! disc) it says so.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -22,6 +23,12 @@ pub struct SelftestArgs {
     /// Detect only; do not scan the disc.
     #[arg(long)]
     pub no_scan: bool,
+    /// Rip this title (its number in the scan) into --output: the one way selftest rips.
+    #[arg(long, value_name = "TITLE", requires = "output")]
+    pub rip: Option<u32>,
+    /// Folder for --rip's file (selftest-title<N>.mkv).
+    #[arg(long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
     /// Eject the disc at the end.
     #[arg(long)]
     pub eject: bool,
@@ -77,6 +84,7 @@ pub fn run(args: &SelftestArgs) -> ExitCode {
         let options = super::record::session_options(&args.probe, args.no_scan).await;
         let session = crate::record::session::run(&options).await?;
         let mut checks = checks(&session, args.no_scan);
+        checks.push(rip(&session, args.rip.zip(args.output.as_deref())).await);
         checks.push(eject(&session, args.eject).await);
         Ok::<_, std::io::Error>((session, checks))
     });
@@ -87,9 +95,9 @@ pub fn run(args: &SelftestArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let all_ok = checks
-        .iter()
-        .all(|c| c.outcome == "ok" || c.name == "eject");
+    // Ripping and ejecting count only when asked for.
+    let asked = |c: &&Check| !matches!(c.name, "rip" | "eject") || c.outcome != "not checked";
+    let all_ok = checks.iter().filter(asked).all(|c| c.outcome == "ok");
     let mut report = Report {
         amphigory_version: env!("CARGO_PKG_VERSION"),
         platform: session.source.platform_name(),
@@ -232,6 +240,58 @@ fn scan_check(session: &Session, no_scan: bool) -> Check {
     }
 }
 
+/// Rips one title when asked (`--rip N --output DIR`), never otherwise.
+async fn rip(session: &Session, asked: Option<(u32, &std::path::Path)>) -> Check {
+    let Some((title, output)) = asked else {
+        return Check::new("rip", "not checked", "not asked (--rip TITLE --output DIR)");
+    };
+    let (Some(disc), Some(Ok(scan)), Some(runner)) =
+        (&session.disc, &session.scan, session.runner())
+    else {
+        return Check::new("rip", "not checked", "no scanned disc to rip from");
+    };
+    let expected = scan
+        .tracks
+        .iter()
+        .find(|t| t.number == title)
+        .and_then(|t| t.size_bytes);
+    let request = crate::makemkv::runner::RipRequest {
+        source: crate::makemkv::runner::Source::Device(disc.device.clone()),
+        title,
+        output_dir: output.to_owned(),
+        filename: format!("selftest-title{title}.mkv"),
+        expected_size: expected,
+        space_needed: expected,
+        temp_dir: None,
+    };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let started = std::time::Instant::now();
+    match runner
+        .rip(&request, &cancel, |p| {
+            eprint!("\rripping title {title}: {:>3} %", p.percent)
+        })
+        .await
+    {
+        Ok(done) => {
+            eprintln!();
+            let secs = started.elapsed().as_secs_f64();
+            Check::new(
+                "rip",
+                "ok",
+                format!(
+                    "title {title} → {} ({:.2} GB in {secs:.0} s)",
+                    done.path.display(),
+                    done.size_bytes as f64 / 1e9
+                ),
+            )
+        }
+        Err(e) => {
+            eprintln!();
+            Check::new("rip", "failed", e.to_string())
+        }
+    }
+}
+
 /// Ejects when asked, never otherwise.
 async fn eject(session: &Session, asked: bool) -> Check {
     let Some(disc) = session.disc.as_ref().filter(|_| asked) else {
@@ -273,7 +333,6 @@ fn to_text(report: &Report) -> String {
     if !skipped.is_empty() {
         let _ = writeln!(text, "Not checked: {} (see above why).", skipped.join(", "));
     }
-    let _ = writeln!(text, "Never done by selftest: ripping.");
     if let Some(drive) = &report.drive {
         let mut shown = drive.clone();
         shown.scan_result = None;

@@ -136,6 +136,22 @@ async fn find_makemkvcon(configured: Option<&Path>) -> Makemkvcon {
 }
 
 impl Session {
+    /// The makemkvcon this session scanned with, and the runner settings for it (no
+    /// free-space check for the simulated one, whose rips are sparse files).
+    pub fn runner(&self) -> Option<crate::makemkv::runner::Runner> {
+        use crate::makemkv::runner::{Runner, RunnerConfig};
+        let found = match &self.makemkvcon {
+            Makemkvcon::Found(path, _) => Some(path.as_path()),
+            _ => None,
+        };
+        let command = self.source.makemkvcon(found)?;
+        let config = match &self.source {
+            Source::Simulated(rig) => rig.runner_config(RunnerConfig::default()),
+            Source::Platform => RunnerConfig::default(),
+        };
+        Some(Runner::new(command, config))
+    }
+
     /// The drive object the daemon would send for this disc once scanned (SPEC §9.1).
     pub fn drive_status(&self) -> Option<DriveStatus> {
         let disc = self.disc.as_ref()?;
