@@ -1412,7 +1412,7 @@ _amphigory() {
             return 0
             ;;
         amphigory__subcmd__record)
-            opts="-h -V --device --simulate --config --socket --help --version"
+            opts="-h -V --device --simulate --config --watch --socket --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1427,6 +1427,10 @@ _amphigory() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --watch)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -208,6 +208,7 @@ complete -c amphigory -n "__fish_amphigory_using_subcommand selftest" -s V -l ve
 complete -c amphigory -n "__fish_amphigory_using_subcommand record" -l device -d 'Only this drive (`/dev/sr0`, `/dev/rdisk4`) [default: the first with a disc]' -r
 complete -c amphigory -n "__fish_amphigory_using_subcommand record" -l simulate -d 'A simulated drive holding this disc instead of the real drives: a built-in disc, a transcript or a recording folder' -r
 complete -c amphigory -n "__fish_amphigory_using_subcommand record" -l config -d 'daemon.yaml to read makemkvcon_path and daemon_id from' -r -F
+complete -c amphigory -n "__fish_amphigory_using_subcommand record" -l watch -d 'Watch this many seconds for disc events first (put the disc in, or take it out and back, meanwhile); the disc in the drive at the end is scanned. On Linux the kernel\'s raw uevents are recorded too' -r
 complete -c amphigory -n "__fish_amphigory_using_subcommand record" -l socket -d 'The daemon\'s control socket [default: $AMPHIGORY_SOCKET, else $XDG_RUNTIME_DIR/amphigory/daemon.sock, else ~/.config/amphigory/daemon.sock]' -r -F
 complete -c amphigory -n "__fish_amphigory_using_subcommand record" -s h -l help -d 'Print help'
 complete -c amphigory -n "__fish_amphigory_using_subcommand record" -s V -l version -d 'Print version'

@@ -31,6 +31,11 @@ pub struct RecordArgs {
     /// Which drive, or a simulated one.
     #[command(flatten)]
     pub probe: ProbeArgs,
+    /// Watch this many seconds for disc events first (put the disc in, or take it out
+    /// and back, meanwhile); the disc in the drive at the end is scanned. On Linux the
+    /// kernel's raw uevents are recorded too.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub watch: u64,
 }
 
 /// The session options: the probe arguments, with makemkvcon's configured path and the
@@ -58,6 +63,7 @@ pub(super) async fn session_options(args: &ProbeArgs, no_scan: bool) -> SessionO
         configured_makemkvcon: configured,
         daemon_id,
         no_scan,
+        watch: std::time::Duration::ZERO,
     }
 }
 
@@ -71,7 +77,14 @@ pub fn run(args: &RecordArgs) -> ExitCode {
         }
     };
     let session = runtime.block_on(async {
-        let options = session_options(&args.probe, false).await;
+        let mut options = session_options(&args.probe, false).await;
+        options.watch = std::time::Duration::from_secs(args.watch);
+        if args.watch > 0 {
+            eprintln!(
+                "Watching for {} s: put the disc in now (or take it out and put it back).",
+                args.watch
+            );
+        }
         crate::record::session::run(&options).await
     });
     let session = match session {

@@ -7,6 +7,7 @@
 //! recording.json          what was seen: drive, disc (volume, kind, fingerprint), makemkvcon
 //! makemkvcon-info.txt     makemkvcon's raw robot-mode `info` output (as in fixtures/makemkv)
 //! disc-events.jsonl       the disc events detection reported, one JSON object a line
+//! udevadm-monitor.txt     Linux, with `--watch`: the kernel's raw uevents (as in fixtures/udev)
 //! udevadm-info-sr0.txt    Linux: the drive's udev record as `udevadm info --query=all`
 //! sysfs-sr0.txt           Linux: size, vendor, model, revision from /sys/block
 //! drutil-status.txt       macOS: `drutil status` (as in fixtures/macos)
@@ -22,6 +23,8 @@
 pub mod probe;
 mod scrub;
 pub mod session;
+#[cfg(target_os = "linux")]
+pub mod uevents;
 
 use std::io;
 use std::path::Path;

@@ -44,8 +44,14 @@ impl Detected {
     }
 }
 
-/// Starts `monitor` and collects what it reports until it has settled (or `timeout`).
-pub async fn detect(monitor: Box<dyn DriveMonitor>, timeout: Duration) -> Detected {
+/// Starts `monitor` and collects what it reports until it has settled (or `timeout`),
+/// then, for a `watch` counted from the start, whatever else happens (a disc put in or
+/// taken out meanwhile).
+pub async fn detect(
+    monitor: Box<dyn DriveMonitor>,
+    timeout: Duration,
+    watch: Duration,
+) -> Detected {
     let (tx, mut rx) = mpsc::channel(64);
     let shutdown = CancellationToken::new();
     let mut detected = Detected::default();
@@ -54,14 +60,17 @@ pub async fn detect(monitor: Box<dyn DriveMonitor>, timeout: Duration) -> Detect
         return detected;
     }
     let started = Instant::now();
-    let deadline = tokio::time::sleep(timeout);
-    tokio::pin!(deadline);
+    let settle_deadline = tokio::time::sleep(timeout);
+    let watch_deadline = tokio::time::sleep(watch);
+    tokio::pin!(settle_deadline, watch_deadline);
+    let mut settled = false;
     loop {
         let event = tokio::select! {
-            () = &mut deadline => {
+            () = &mut settle_deadline, if !settled => {
                 detected.problem = Some(format!("detection did not settle within {timeout:?}"));
                 break;
             }
+            () = &mut watch_deadline, if settled => break,
             event = rx.recv() => event,
         };
         let Some(event) = event else {
@@ -75,7 +84,8 @@ pub async fn detect(monitor: Box<dyn DriveMonitor>, timeout: Duration) -> Detect
             DiscEvent::Inserted(disc) => detected.discs.push(disc),
             DiscEvent::Ejected { device } => detected.discs.retain(|d| d.device != device),
             DiscEvent::DriveRemoved { device } => detected.drives.retain(|d| d.device != device),
-            DiscEvent::Settled => break,
+            DiscEvent::Settled if watch.is_zero() => break,
+            DiscEvent::Settled => settled = true,
         }
     }
     shutdown.cancel();

@@ -29,6 +29,9 @@ pub struct SessionOptions {
     pub daemon_id: String,
     /// Skip the scan (detection and facts only).
     pub no_scan: bool,
+    /// Keep watching for disc events this long before scanning (`record --watch`); on
+    /// Linux the kernel's raw uevents are captured meanwhile.
+    pub watch: Duration,
 }
 
 /// What makemkvcon discovery found.
@@ -74,18 +77,22 @@ pub async fn run(options: &SessionOptions) -> std::io::Result<Session> {
         Source::Simulated(_) => Makemkvcon::Simulated,
         Source::Platform => find_makemkvcon(options.configured_makemkvcon.as_deref()).await,
     };
-    let detected = match source.monitor() {
-        Some(monitor) => probe::detect(monitor, probe::SETTLE_TIMEOUT).await,
-        None => Detected {
-            problem: Some("disc detection is not available on this platform".into()),
-            ..Detected::default()
-        },
+    let detection = async {
+        match source.monitor() {
+            Some(monitor) => probe::detect(monitor, probe::SETTLE_TIMEOUT, options.watch).await,
+            None => Detected {
+                problem: Some("disc detection is not available on this platform".into()),
+                ..Detected::default()
+            },
+        }
     };
+    let (detected, uevents) = tokio::join!(detection, raw_events(&source, options.watch));
     let disc = detected.disc(options.device.as_deref()).cloned();
-    let files = disc
+    let mut files = disc
         .as_ref()
         .map(|d| probe::platform_files(&source, &d.device))
         .unwrap_or_default();
+    files.extend(uevents);
     let found = match &makemkvcon {
         Makemkvcon::Found(path, _) => Some(path.as_path()),
         _ => None,
@@ -118,6 +125,26 @@ pub async fn run(options: &SessionOptions) -> std::io::Result<Session> {
         scan,
         daemon_id: options.daemon_id.clone(),
     })
+}
+
+/// Linux, real drives, `--watch`: the kernel's uevents meanwhile, as a recording file.
+#[cfg(target_os = "linux")]
+async fn raw_events(source: &Source, watch: Duration) -> Option<(String, String)> {
+    if watch.is_zero() || !matches!(source, Source::Platform) {
+        return None;
+    }
+    match super::uevents::capture(watch).await {
+        Ok(text) => Some((super::uevents::UEVENTS_FILE.to_owned(), text)),
+        Err(e) => {
+            tracing::warn!("cannot capture uevents: {e}");
+            None
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+async fn raw_events(_source: &Source, _watch: Duration) -> Option<(String, String)> {
+    None
 }
 
 async fn find_makemkvcon(configured: Option<&Path>) -> Makemkvcon {
