@@ -240,14 +240,20 @@ fn current_uid() -> u32 {
     0
 }
 
-/// The binary a service should start: the path the user called it by when that names the
-/// same file as the running executable (a package manager's stable link, such as
-/// `/opt/homebrew/bin/amphigory`, survives upgrades; the versioned file behind it does
-/// not), else the running executable itself (inside `Amphigory.app` when run from it).
+/// The binary a service should start. Inside an app bundle (`Amphigory.app/Contents/
+/// MacOS/amphigory`, even when called through a link to it) the bundle's binary, so the
+/// agent starts the app and notifications carry its name. Otherwise the path the user
+/// called it by when that names the same file as the running executable (a package
+/// manager's stable link, such as `/opt/homebrew/bin/amphigory`, survives upgrades; the
+/// versioned file behind it does not), else the running executable itself.
 pub fn binary_path(current_exe: &Path, argv0: Option<&OsStr>, path_var: Option<&OsStr>) -> PathBuf {
+    let real = std::fs::canonicalize(current_exe).unwrap_or_else(|_| current_exe.to_owned());
+    if in_app_bundle(&real) {
+        return real;
+    }
     let same = |candidate: &Path| {
         candidate.is_absolute()
-            && std::fs::canonicalize(candidate).ok() == std::fs::canonicalize(current_exe).ok()
+            && std::fs::canonicalize(candidate).ok().as_deref() == Some(real.as_path())
     };
     let called = argv0.map(Path::new).and_then(|a| {
         if a.components().count() > 1 {
@@ -259,8 +265,17 @@ pub fn binary_path(current_exe: &Path, argv0: Option<&OsStr>, path_var: Option<&
     });
     match called {
         Some(path) if same(&path) => path,
-        _ => std::fs::canonicalize(current_exe).unwrap_or_else(|_| current_exe.to_owned()),
+        _ => real,
     }
+}
+
+/// `…/Name.app/Contents/MacOS/<binary>`.
+fn in_app_bundle(binary: &Path) -> bool {
+    let mut up = binary.ancestors().skip(1);
+    let names = [up.next(), up.next(), up.next()].map(|p| p.and_then(Path::file_name));
+    matches!(names, [Some(macos), Some(contents), Some(app)]
+        if macos == "MacOS" && contents == "Contents"
+            && app.to_string_lossy().ends_with(".app"))
 }
 
 #[cfg(test)]
@@ -303,5 +318,24 @@ mod tests {
         assert_eq!(chosen, bin.join("amphigory"));
         let other = binary_path(&real, Some(OsStr::new("/elsewhere/amphigory")), None);
         assert_eq!(other, std::fs::canonicalize(&real).unwrap());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn inside_the_app_bundle_the_bundle_binary_is_chosen() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = std::fs::canonicalize(dir.path()).unwrap();
+        let real = dir.join("Applications/Amphigory.app/Contents/MacOS/amphigory");
+        std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+        std::fs::write(&real, b"").unwrap();
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(&real, bin.join("amphigory")).unwrap();
+        let path = std::env::join_paths([bin]).unwrap();
+        assert_eq!(
+            binary_path(&real, Some(OsStr::new("amphigory")), Some(&path)),
+            real
+        );
+        assert!(!in_app_bundle(Path::new("/usr/local/bin/amphigory")));
     }
 }
