@@ -45,4 +45,9 @@ chmod 755 "$app/Contents/MacOS/amphigory"
 "$tool" generate info-plist > "$app/Contents/Info.plist"
 "$tool" generate icns "$app/Contents/Resources/Amphigory.icns"
 printf 'APPL????' > "$app/Contents/PkgInfo"
+# On a Mac, seal the bundle with an ad-hoc signature (Apple silicon runs nothing unsigned,
+# and a bundle whose Info.plist changed after the binary was signed is refused).
+if [ "$(uname -s)" = Darwin ] && command -v codesign >/dev/null; then
+    codesign --force --sign - "$app"
+fi
 echo "$app"
