@@ -30,6 +30,10 @@
 //!   handle for the daemon, a main-thread loop per OS (ksni on Linux, tray-icon on macOS).
 //! - `fsio`: atomic file writes (temp, fsync, rename, fsync the directory) for every
 //!   file other processes read: results, task files, labels, caches, pid and sim state.
+//! - [`record`]: recordings of a real drive session (`amphigory record`), replayed by
+//!   `--simulate DIR`; the probing `selftest` shares.
+//! - [`service`]: installing the daemon as a launchd LaunchAgent (macOS) or systemd user
+//!   unit (Linux), SPEC §11.3.
 //! - [`cli`]: the `amphigory` command line; `main.rs` only calls [`cli::main`].
 //!
 //! Wire types (task and result files, WebSocket and control-socket messages) live in the
@@ -47,7 +51,9 @@ pub(crate) mod fswatch;
 pub mod history;
 pub mod makemkv;
 pub mod queue;
+pub mod record;
 pub mod servers;
+pub mod service;
 pub mod sim;
 pub mod tls;
 pub mod tray;

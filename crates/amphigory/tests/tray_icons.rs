@@ -9,8 +9,7 @@
 //! embedded in the binary. Also writes a contact sheet of all of them to
 //! `target/tray-contact-sheet.png` for a person to look at.
 
-#[path = "../examples/gen_icons/draw.rs"]
-mod draw;
+use amphigory::tray::draw;
 
 use std::path::{Path, PathBuf};
 

@@ -7,14 +7,12 @@
 //! cargo run -p amphigory --example gen_icons
 //! ```
 
-mod draw;
-
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
-use amphigory::tray::IconName;
 use amphigory::tray::icons::{self, ASSET_DIR, Scale};
+use amphigory::tray::{IconName, draw};
 use anyhow::Context as _;
 
 fn main() -> anyhow::Result<()> {

@@ -22,7 +22,8 @@ pub struct DaemonArgs {
     /// Never contact a webapp.
     #[arg(long)]
     pub no_webapp: bool,
-    /// Simulated drives instead of real ones: built-in disc names or transcript paths.
+    /// Simulated drives instead of real ones: built-in disc names, transcript paths or
+    /// recording folders (`amphigory record`).
     #[arg(long, value_delimiter = ',', value_name = "DISC[,DISC…]")]
     pub simulate: Vec<String>,
     /// Read rate of simulated drives, MB/s [default: 2000].
@@ -50,6 +51,10 @@ pub struct DaemonArgs {
     /// (env AMPHIGORY_LOG; default: daemon.yaml, the webapp's log_level, else info).
     #[arg(long)]
     pub log_level: Option<String>,
+    /// Log to this file (plain text with timestamps, rotated at 10 MiB, 4 old files
+    /// kept) instead of stderr; the LaunchAgent uses ~/Library/Logs/Amphigory/daemon.log.
+    #[arg(long, env = "AMPHIGORY_LOG_FILE", value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
     /// Lease length in milliseconds instead of five minutes (tests of lease expiry).
     #[arg(long, hide = true, value_name = "MS")]
     pub lease_ms: Option<u64>,
@@ -94,7 +99,11 @@ async fn serve(args: DaemonArgs, tray: Option<crate::tray::TrayLink>) -> ExitCod
             return ExitCode::from(e.exit_code());
         }
     };
-    super::init_logging(&loaded.effective.log_level.value);
+    let level = &loaded.effective.log_level.value;
+    match &args.log_file {
+        Some(file) => super::logging::to_file(level, file),
+        None => super::init_logging(level),
+    }
     loaded.log_summary();
     let options = match options_from_args(&args, &loaded) {
         Ok(options) => options,

@@ -8,9 +8,14 @@ mod daemon;
 mod demo;
 mod doctor;
 mod enqueue;
+mod generate;
 mod history;
+mod logging;
 mod makemkv_parse;
 mod progress_view;
+mod record;
+mod selftest;
+mod service;
 mod watch;
 
 use std::path::PathBuf;
@@ -66,6 +71,27 @@ pub enum Command {
         #[command(subcommand)]
         command: MakemkvCommand,
     },
+    /// Run the daemon as a service of your session: started at login, restarted if it
+    /// fails (launchd on macOS, systemd on Linux).
+    Service {
+        /// install [--dry-run], uninstall or status.
+        #[command(subcommand)]
+        command: service::ServiceCommand,
+    },
+    /// First contact with a real drive: detect it, fingerprint and scan the disc, show
+    /// what the daemon would send, write a report file. Rips only with --rip, ejects
+    /// only with --eject.
+    Selftest(selftest::SelftestArgs),
+    /// Save a real session (makemkvcon's output, disc events, drive facts; serial
+    /// numbers removed) into DIR, for `--simulate DIR` to replay.
+    Record(record::RecordArgs),
+    /// Shell completions and man pages from these definitions (for packagers).
+    #[command(hide = true)]
+    Generate {
+        /// What to make.
+        #[command(subcommand)]
+        command: generate::GenerateCommand,
+    },
 }
 
 /// `amphigory makemkv …`.
@@ -97,20 +123,16 @@ pub fn main() -> ExitCode {
         Command::Makemkv {
             command: MakemkvCommand::Parse(args),
         } => makemkv_parse::run(&args),
+        Command::Service { command } => service::run(&command, cli.socket.as_deref()),
+        Command::Generate { command } => generate::run(&command),
+        Command::Selftest(args) => selftest::run(&args),
+        Command::Record(args) => record::run(&args),
     }
 }
 
 /// Logs to stderr at `level` (a level name or a full tracing filter); `RUST_LOG` wins.
 pub(crate) fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
+    logging::to_stderr(level);
 }
 
 /// The runtime every async command runs on: one worker thread. The daemon waits on

@@ -5,10 +5,12 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io;
+use std::path::Path;
 
 use crate::fingerprint::{DiscFacts, MediumKind};
 use crate::makemkv::classify::duration_seconds;
 use crate::makemkv::robot::{RobotLine, parse_line};
+use crate::record::RecordedDisc;
 
 /// Names of the discs built into the binary.
 pub const BUILTIN_DISCS: [&str; 2] = ["demo-bluray", "demo-dvd"];
@@ -49,11 +51,21 @@ pub struct Disc {
     volume: Option<String>,
     name: Option<String>,
     titles: BTreeMap<u32, TitleFacts>,
+    /// What detection reported when the disc came from a recording (`amphigory record`):
+    /// its fingerprint, kind and volume name win over what the transcript suggests.
+    recorded: Option<RecordedDisc>,
 }
 
 impl Disc {
-    /// A built-in disc by name, else a transcript file at that path.
+    /// A built-in disc by name, else a recording folder (`amphigory record`) or a
+    /// transcript file at that path.
     pub fn load(spec: &str) -> io::Result<Self> {
+        if builtin_disc(spec).is_none() && crate::record::is_recording(Path::new(spec)) {
+            let replay = crate::record::load(Path::new(spec))?;
+            let mut disc = Self::parse(Cow::Owned(replay.transcript));
+            disc.recorded = Some(replay.recording.disc);
+            return Ok(disc);
+        }
         let text = match builtin_disc(spec) {
             Some(text) => Cow::Borrowed(text),
             None => Cow::Owned(std::fs::read_to_string(spec).map_err(|e| {
@@ -77,6 +89,7 @@ impl Disc {
             volume: None,
             name: None,
             titles: BTreeMap::new(),
+            recorded: None,
         };
         for line in text.lines().filter_map(parse_line) {
             match line {
@@ -105,9 +118,11 @@ impl Disc {
         self.disc_type == Some(BLURAY_CODE)
     }
 
-    /// Blu-ray when [`Disc::is_bluray`], else DVD.
+    /// The recorded kind, else Blu-ray when [`Disc::is_bluray`], else DVD.
     pub fn medium(&self) -> MediumKind {
-        if self.is_bluray() {
+        if let Some(kind) = self.recorded.as_ref().and_then(RecordedDisc::medium) {
+            kind
+        } else if self.is_bluray() {
             MediumKind::Bluray
         } else {
             MediumKind::Dvd
@@ -129,14 +144,22 @@ impl Disc {
         }
     }
 
-    /// The disc's fingerprint (SPEC §9.4: a simulated disc's comes from its transcript).
+    /// The disc's fingerprint (SPEC §9.4): a recorded disc's as the real drive gave it, a
+    /// simulated disc's from its transcript.
     pub fn fingerprint(&self) -> String {
-        self.facts().fingerprint()
+        match self.recorded.as_ref().and_then(|r| r.fingerprint.clone()) {
+            Some(recorded) => recorded,
+            None => self.facts().fingerprint(),
+        }
     }
 
-    /// Volume name (`CINFO:32`, else the disc name `CINFO:2`).
+    /// Volume name: the recorded one, else `CINFO:32`, else the disc name `CINFO:2`.
     pub fn volume_name(&self) -> Option<&str> {
-        self.volume.as_deref().or(self.name.as_deref())
+        self.recorded
+            .as_ref()
+            .and_then(|r| r.volume_name.as_deref())
+            .or(self.volume.as_deref())
+            .or(self.name.as_deref())
     }
 
     /// A title's facts.

@@ -27,6 +27,9 @@
 //! than tao or winit.
 
 mod actions;
+#[cfg(any(target_os = "linux", target_os = "macos"))]
+pub mod app_icon;
+pub mod draw;
 pub mod icons;
 mod lines;
 mod session;

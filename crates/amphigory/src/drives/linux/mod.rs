@@ -10,7 +10,7 @@
 
 pub mod decide;
 mod monitor;
-mod sys;
+pub(crate) mod sys;
 pub mod uevent;
 
 pub use monitor::LinuxMonitor;

@@ -14,7 +14,7 @@
 //! - `subscribe`: event streams: replay, live events, heartbeats, lag recovery.
 
 mod actions;
-mod bind;
+pub(crate) mod bind;
 mod conn;
 pub(crate) mod lines;
 pub mod path;

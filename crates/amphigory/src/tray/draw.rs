@@ -1,6 +1,7 @@
 //! The tray icons as signed-distance shapes, rasterised with supersampling: black ink on
 //! transparent, so they work as macOS template images. Shared by the generator
-//! (`main.rs`) and `tests/tray_icons.rs` (which checks the committed PNGs are its output).
+//! (`examples/gen_icons`), `tests/tray_icons.rs` (which checks the committed PNGs are its
+//! output) and the app icon of `Amphigory.app` ([`super::app_icon`]).
 //!
 //! Geometry is in design units on a 22×22 canvas (the 1x size); the 2x icons are the same
 //! shapes at twice the resolution, not an upscale.
@@ -13,7 +14,7 @@
 //!   remaining corner. Paused: two bars. Disconnected: a slashed circle. Error: a warning
 //!   triangle with `!`. Needs config: a gear.
 
-use amphigory::tray::{Activity, IconName, Overlay};
+use super::{Activity, IconName, Overlay};
 
 /// Design canvas size (1x pixels).
 const CANVAS: f64 = 22.0;
