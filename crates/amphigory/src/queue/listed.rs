@@ -75,6 +75,21 @@ impl Queue {
 }
 
 impl OrderCache {
+    /// A cache primed with the `tasks.json` bytes `bytes`, when they are a JSON array: what
+    /// [`Queue::listed_ids`] keeps after a successful read.
+    pub(crate) fn primed_with(bytes: &[u8]) -> Option<Self> {
+        let ListedIds(ids) = serde_json::from_slice(bytes).ok()?;
+        let mut cache = Self::default();
+        cache.settle(None, ids, Some(bytes.to_vec()));
+        cache.primed = true;
+        Some(cache)
+    }
+
+    /// The ids as last read.
+    pub(crate) fn ids(&self) -> &[Arc<str>] {
+        &self.ids
+    }
+
     fn settle(&mut self, stamp: Option<Stamp>, ids: Vec<Arc<str>>, bytes: Option<Vec<u8>>) {
         self.stamp = stamp;
         self.ids = Arc::new(ids);
@@ -83,7 +98,7 @@ impl OrderCache {
 
     /// The ids `new` adds at the end of the array last read, if `new` is exactly that
     /// array with elements appended.
-    fn appended(&self, new: &[u8]) -> Option<Vec<Arc<str>>> {
+    pub(crate) fn appended(&self, new: &[u8]) -> Option<Vec<Arc<str>>> {
         let old = self.bytes.as_deref()?;
         let body = old.trim_ascii_end().strip_suffix(b"]")?.trim_ascii_end();
         let rest = new.strip_prefix(body)?.trim_ascii_start();
@@ -93,7 +108,13 @@ impl OrderCache {
         let elements = if body.ends_with(b"[") {
             rest
         } else {
-            rest.strip_prefix(b",")?
+            // A comma and then the end (`["a", "b",]`) is not an append but broken JSON:
+            // `[` and the rest would read as an empty array (issue 19).
+            let after = rest.strip_prefix(b",")?;
+            if after.trim_ascii_start().starts_with(b"]") {
+                return None;
+            }
+            after
         };
         let mut array = Vec::with_capacity(elements.len() + 1);
         array.push(b'[');
@@ -115,10 +136,7 @@ mod tests {
     use super::*;
 
     fn cache_of(json: &str) -> OrderCache {
-        let ListedIds(ids) = serde_json::from_str(json).unwrap();
-        let mut cache = OrderCache::default();
-        cache.settle(None, ids, Some(json.as_bytes().to_vec()));
-        cache
+        OrderCache::primed_with(json.as_bytes()).unwrap()
     }
 
     fn strs(ids: &[Arc<str>]) -> Vec<&str> {
@@ -141,6 +159,9 @@ mod tests {
                 .appended(br#"["a-rip", "b-rip", "c-rip"] x"#)
                 .is_none()
         );
+        // Found by fuzzing (issue 19): a trailing comma is broken JSON, not an append.
+        assert!(cache.appended(br#"["a-rip", "b-rip",]"#).is_none());
+        assert!(cache.appended(br#"["a-rip", "b-rip" , ]"#).is_none());
         let empty = cache_of("[]\n");
         assert_eq!(strs(&empty.appended(br#"["x-rip"]"#).unwrap()), ["x-rip"]);
         let pretty = cache_of("[\n  \"a-rip\"\n]\n");
