@@ -27,6 +27,8 @@
 //! - `fsio`: atomic file writes (temp, fsync, rename, fsync the directory) for every
 //!   file other processes read: results, task files, labels, caches, pid and sim state.
 //! - [`cli`]: the `amphigory` command line; `main.rs` only calls [`cli::main`].
+//! - `fuzz_api` (hidden): one entry per decoder of what others wrote, calling what the
+//!   daemon calls and checking properties; used by the fuzz targets in `fuzz/`.
 //!
 //! Wire types (task and result files, WebSocket and control-socket messages) live in the
 //! `amphigory-wire` crate, shared with every peer.
@@ -40,6 +42,8 @@ pub mod engine;
 pub mod fingerprint;
 pub(crate) mod fsio;
 pub(crate) mod fswatch;
+#[doc(hidden)]
+pub mod fuzz_api;
 pub mod makemkv;
 pub mod queue;
 pub mod servers;
