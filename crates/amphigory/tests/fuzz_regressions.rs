@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 //! What fuzzing found (issue 19): each input a fuzz target minimised, checked again
 //! through the same `fuzz_api` entry the target calls (`tests/fuzz_regressions/`), and
 //! the shapes of the blow-ups found on 1 MiB inputs (`fuzz/large-inputs.sh`), at a size

@@ -16,7 +16,7 @@
 //! | [`daemon_yaml`] | `daemon.yaml` | error lines point inside the file and at the key named |
 //! | [`ws_message`] | WebSocket text frames | every request gets one response echoing its id; `get_drive_status` never errs |
 //! | [`control_lines`] | control-socket input | one line of JSON per reply; chunking does not matter; requests survive a round trip |
-//! | [`uevent`] | netlink payloads, `udevadm` text | a payload printed back parses to the same event |
+//! | `uevent` (Linux) | netlink payloads, `udevadm` text | a payload printed back parses to the same event |
 //! | [`drutil_text`], [`drutil_xml`] | `drutil status` text and `-xml` | facts only with a medium and blocks; fingerprints computable |
 //! | [`sim_state`] | simulated drives' state and pid files | state survives the writer; faults print and parse back |
 
@@ -28,7 +28,9 @@ mod servers;
 mod sim;
 
 pub use config::{daemon_yaml, webapp_config};
-pub use drives::{drutil_text, drutil_xml, uevent};
+#[cfg(target_os = "linux")]
+pub use drives::uevent;
+pub use drives::{drutil_text, drutil_xml};
 pub use makemkv::{robot_lines, scan_transcript};
 pub use queue::{task_file, tasks_json};
 pub use servers::{control_lines, ws_message};
