@@ -30,6 +30,12 @@ fn a_trailing_comma_in_tasks_json_is_not_an_append() {
 }
 
 #[test]
+fn a_form_feed_in_tasks_json_is_not_json_white_space() {
+    // `["a-rip"\x0c, …]`: `trim_ascii` skips a form feed, JSON does not.
+    fuzz_api::tasks_json(&found("tasks_json-form-feed-append")).unwrap();
+}
+
+#[test]
 fn numbers_in_the_webapp_config_survive_its_cache() {
     // 1111111111111111111111 came back from the cache as 1.1111111111111112e21.
     fuzz_api::webapp_config(&found("webapp_config-float-roundtrip")).unwrap();

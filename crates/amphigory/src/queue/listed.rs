@@ -100,9 +100,9 @@ impl OrderCache {
     /// array with elements appended.
     pub(crate) fn appended(&self, new: &[u8]) -> Option<Vec<Arc<str>>> {
         let old = self.bytes.as_deref()?;
-        let body = old.trim_ascii_end().strip_suffix(b"]")?.trim_ascii_end();
-        let rest = new.strip_prefix(body)?.trim_ascii_start();
-        if rest.trim_ascii_end() == b"]" {
+        let body = json_trim_end(json_trim_end(old).strip_suffix(b"]")?);
+        let rest = json_trim_start(new.strip_prefix(body)?);
+        if json_trim_end(rest) == b"]" {
             return Some(Vec::new());
         }
         let elements = if body.ends_with(b"[") {
@@ -111,7 +111,7 @@ impl OrderCache {
             // A comma and then the end (`["a", "b",]`) is not an append but broken JSON:
             // `[` and the rest would read as an empty array (issue 19).
             let after = rest.strip_prefix(b",")?;
-            if after.trim_ascii_start().starts_with(b"]") {
+            if json_trim_start(after).starts_with(b"]") {
                 return None;
             }
             after
@@ -123,6 +123,28 @@ impl OrderCache {
             .ok()
             .map(|l| l.0)
     }
+}
+
+/// JSON's white space: space, tab, line feed, carriage return. (`trim_ascii` also takes
+/// form feed, which JSON does not: `["a"\x0c, "b"]` passed for an append, issue 19.)
+fn is_json_space(b: &u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn json_trim_start(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !is_json_space(b))
+        .unwrap_or(bytes.len());
+    bytes.get(start..).unwrap_or_default()
+}
+
+fn json_trim_end(bytes: &[u8]) -> &[u8] {
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_json_space(b))
+        .map_or(0, |i| i + 1);
+    bytes.get(..end).unwrap_or_default()
 }
 
 /// Inode, size and mtime of a file (`None` when it cannot be examined).
@@ -162,6 +184,11 @@ mod tests {
         // Found by fuzzing (issue 19): a trailing comma is broken JSON, not an append.
         assert!(cache.appended(br#"["a-rip", "b-rip",]"#).is_none());
         assert!(cache.appended(br#"["a-rip", "b-rip" , ]"#).is_none());
+        assert!(
+            cache
+                .appended(b"[\"a-rip\", \"b-rip\"\x0c, \"c-rip\"]")
+                .is_none()
+        );
         let empty = cache_of("[]\n");
         assert_eq!(strs(&empty.appended(br#"["x-rip"]"#).unwrap()), ["x-rip"]);
         let pretty = cache_of("[\n  \"a-rip\"\n]\n");
