@@ -9,6 +9,8 @@ source "$FUZZ_DIR/common.sh"
 cd "$FUZZ_DIR"
 seconds="${FUZZ_SECONDS:-10}"
 
+# libfuzzer-sys compiles libFuzzer, which is C++.
+command -v c++ >/dev/null || { apt-get update && apt-get install -y --no-install-recommends g++; }
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
 ./seed-corpus.sh
 # A quicker build than the long run's (opt-level 1, no debug info, 16 codegen units
