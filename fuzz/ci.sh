@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The fuzz step of .ci/run (issue 19): every target for FUZZ_SECONDS (default 10) from the
+# The fuzz step of .ci/run (issue 19): every target for FUZZ_SECONDS (default 6) from the
 # seed corpus, then each once on 1 MiB inputs shaped to hurt it, so that a decoder that
 # panics, breaks one of its properties, hangs or turns quadratic fails CI.
 # Installs cargo-fuzz when missing; works on a stable toolchain (see common.sh).
@@ -7,7 +7,7 @@ set -euo pipefail
 FUZZ_DIR="$(cd "$(dirname "$0")" && pwd)"
 source "$FUZZ_DIR/common.sh"
 cd "$FUZZ_DIR"
-seconds="${FUZZ_SECONDS:-10}"
+seconds="${FUZZ_SECONDS:-6}"
 
 # libfuzzer-sys compiles libFuzzer, which is C++.
 command -v c++ >/dev/null || { apt-get update && apt-get install -y --no-install-recommends g++; }
