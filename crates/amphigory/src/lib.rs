@@ -35,6 +35,8 @@
 //! - [`service`]: installing the daemon as a launchd LaunchAgent (macOS) or systemd user
 //!   unit (Linux), SPEC §11.3.
 //! - [`cli`]: the `amphigory` command line; `main.rs` only calls [`cli::main`].
+//! - `fuzz_api` (hidden): one entry per decoder of what others wrote, calling what the
+//!   daemon calls and checking properties; used by the fuzz targets in `fuzz/`.
 //!
 //! Wire types (task and result files, WebSocket and control-socket messages) live in the
 //! `amphigory-wire` crate, shared with every peer.
@@ -48,6 +50,8 @@ pub mod engine;
 pub mod fingerprint;
 pub(crate) mod fsio;
 pub(crate) mod fswatch;
+#[doc(hidden)]
+pub mod fuzz_api;
 pub mod history;
 pub mod makemkv;
 pub mod queue;

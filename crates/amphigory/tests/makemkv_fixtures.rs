@@ -549,7 +549,7 @@ fn scrambled_sector_drive_listing_is_an_open_failure() {
         (ScanFailureKind::OpenFailed, ErrorCode::DiscUnreadable)
     );
     let a = assembled("error-scrambled-sector-failed-to-open-windows.txt").unwrap();
-    let with_disc: Vec<_> = a.drives().iter().filter(|d| d.has_disc()).collect();
+    let with_disc: Vec<_> = a.drives().into_iter().filter(|d| d.has_disc()).collect();
     assert_eq!(with_disc.len(), 1);
     assert_eq!(
         (with_disc[0].index, with_disc[0].device.as_str()),
@@ -600,7 +600,7 @@ fn five_drives_without_a_source_print_usage() {
         (ScanFailureKind::NoListing, ErrorCode::MakemkvFailed)
     );
     let a = assembled("drives-five-no-source-usage-linux.txt").unwrap();
-    let present: Vec<_> = a.drives().iter().filter(|d| d.is_present()).collect();
+    let present: Vec<_> = a.drives().into_iter().filter(|d| d.is_present()).collect();
     assert_eq!(present.len(), 5);
     let loaded: Vec<_> = present.iter().filter(|d| d.has_disc()).collect();
     assert_eq!(loaded.len(), 1);

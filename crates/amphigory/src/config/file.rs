@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
+mod lines;
+
+use lines::{key_lines, line_of_key, yaml_lines};
+
 /// Everything `daemon.yaml` may say. Every key is optional.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
@@ -188,12 +192,16 @@ pub fn parse(path: &Path, text: &str) -> Result<ParsedFile, FileError> {
     }
     let keys: BTreeMap<String, IgnoredAny> = from_yaml(path, text)?;
     let config: LocalConfig = from_yaml(path, text)?;
+    let mut lines = None;
     let unknown = keys
         .keys()
         .filter(|k| !KNOWN_KEYS.contains(&k.as_str()))
         .map(|k| UnknownKey {
             key: k.clone(),
-            line: line_of_key(text, k),
+            line: lines
+                .get_or_insert_with(|| key_lines(text))
+                .get(k.as_str())
+                .copied(),
         })
         .collect();
     validate(path, text, &config)?;
@@ -261,18 +269,10 @@ fn is_blank(text: &str) -> bool {
         .all(|l| l.is_empty() || l.starts_with('#') || l == "---")
 }
 
-/// The line of a top-level `key:`, if it is written plainly.
-fn line_of_key(text: &str, key: &str) -> Option<u64> {
-    text.lines().zip(1u64..).find_map(|(line, n)| {
-        let rest = line.strip_prefix(key)?;
-        rest.trim_start().starts_with(':').then_some(n)
-    })
-}
-
 /// The dotted key path (`drives.sr0`) of the block-mapping entry on `line`, found from
 /// the indentation of the lines above it.
 fn key_path_at(text: &str, line: u64) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
+    let lines: Vec<&str> = yaml_lines(text).collect();
     let index = usize::try_from(line).ok()?.checked_sub(1)?;
     let mut path = Vec::new();
     let mut indent = usize::MAX;

@@ -150,9 +150,14 @@ pub fn read_cache(state_dir: &Path) -> Result<Option<WebappConfig>, String> {
 /// Replaces the cache atomically: a temp file in the same directory, fsynced, renamed.
 pub fn write_cache(state_dir: &Path, raw: &Value) -> std::io::Result<()> {
     std::fs::create_dir_all(state_dir)?;
+    crate::fsio::write_atomic(state_dir, CACHE_FILE, &cache_bytes(raw)?, true)
+}
+
+/// What the cache holds for the raw `/config.json` value `raw`: pretty JSON and a newline.
+pub fn cache_bytes(raw: &Value) -> serde_json::Result<Vec<u8>> {
     let mut bytes = serde_json::to_vec_pretty(raw)?;
     bytes.push(b'\n');
-    crate::fsio::write_atomic(state_dir, CACHE_FILE, &bytes, true)
+    Ok(bytes)
 }
 
 #[cfg(test)]

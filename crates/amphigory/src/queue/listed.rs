@@ -75,6 +75,21 @@ impl Queue {
 }
 
 impl OrderCache {
+    /// A cache primed with the `tasks.json` bytes `bytes`, when they are a JSON array: what
+    /// [`Queue::listed_ids`] keeps after a successful read.
+    pub(crate) fn primed_with(bytes: &[u8]) -> Option<Self> {
+        let ListedIds(ids) = serde_json::from_slice(bytes).ok()?;
+        let mut cache = Self::default();
+        cache.settle(None, ids, Some(bytes.to_vec()));
+        cache.primed = true;
+        Some(cache)
+    }
+
+    /// The ids as last read.
+    pub(crate) fn ids(&self) -> &[Arc<str>] {
+        &self.ids
+    }
+
     fn settle(&mut self, stamp: Option<Stamp>, ids: Vec<Arc<str>>, bytes: Option<Vec<u8>>) {
         self.stamp = stamp;
         self.ids = Arc::new(ids);
@@ -83,17 +98,23 @@ impl OrderCache {
 
     /// The ids `new` adds at the end of the array last read, if `new` is exactly that
     /// array with elements appended.
-    fn appended(&self, new: &[u8]) -> Option<Vec<Arc<str>>> {
+    pub(crate) fn appended(&self, new: &[u8]) -> Option<Vec<Arc<str>>> {
         let old = self.bytes.as_deref()?;
-        let body = old.trim_ascii_end().strip_suffix(b"]")?.trim_ascii_end();
-        let rest = new.strip_prefix(body)?.trim_ascii_start();
-        if rest.trim_ascii_end() == b"]" {
+        let body = json_trim_end(json_trim_end(old).strip_suffix(b"]")?);
+        let rest = json_trim_start(new.strip_prefix(body)?);
+        if json_trim_end(rest) == b"]" {
             return Some(Vec::new());
         }
         let elements = if body.ends_with(b"[") {
             rest
         } else {
-            rest.strip_prefix(b",")?
+            // A comma and then the end (`["a", "b",]`) is not an append but broken JSON:
+            // `[` and the rest would read as an empty array (issue 19).
+            let after = rest.strip_prefix(b",")?;
+            if json_trim_start(after).starts_with(b"]") {
+                return None;
+            }
+            after
         };
         let mut array = Vec::with_capacity(elements.len() + 1);
         array.push(b'[');
@@ -102,6 +123,28 @@ impl OrderCache {
             .ok()
             .map(|l| l.0)
     }
+}
+
+/// JSON's white space: space, tab, line feed, carriage return. (`trim_ascii` also takes
+/// form feed, which JSON does not: `["a"\x0c, "b"]` passed for an append, issue 19.)
+fn is_json_space(b: &u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn json_trim_start(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !is_json_space(b))
+        .unwrap_or(bytes.len());
+    bytes.get(start..).unwrap_or_default()
+}
+
+fn json_trim_end(bytes: &[u8]) -> &[u8] {
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_json_space(b))
+        .map_or(0, |i| i + 1);
+    bytes.get(..end).unwrap_or_default()
 }
 
 /// Inode, size and mtime of a file (`None` when it cannot be examined).
@@ -115,10 +158,7 @@ mod tests {
     use super::*;
 
     fn cache_of(json: &str) -> OrderCache {
-        let ListedIds(ids) = serde_json::from_str(json).unwrap();
-        let mut cache = OrderCache::default();
-        cache.settle(None, ids, Some(json.as_bytes().to_vec()));
-        cache
+        OrderCache::primed_with(json.as_bytes()).unwrap()
     }
 
     fn strs(ids: &[Arc<str>]) -> Vec<&str> {
@@ -139,6 +179,14 @@ mod tests {
         assert!(
             cache
                 .appended(br#"["a-rip", "b-rip", "c-rip"] x"#)
+                .is_none()
+        );
+        // Found by fuzzing (issue 19): a trailing comma is broken JSON, not an append.
+        assert!(cache.appended(br#"["a-rip", "b-rip",]"#).is_none());
+        assert!(cache.appended(br#"["a-rip", "b-rip" , ]"#).is_none());
+        assert!(
+            cache
+                .appended(b"[\"a-rip\", \"b-rip\"\x0c, \"c-rip\"]")
                 .is_none()
         );
         let empty = cache_of("[]\n");

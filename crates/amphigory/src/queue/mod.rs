@@ -89,6 +89,10 @@ pub use space::{QueuedRip, VolumeSpace};
 pub use task::{RipSpec, Task, TaskInput, TaskKind};
 pub use watch::{QueueWatcher, RESCAN_INTERVAL};
 
+pub(crate) use listed::OrderCache;
+pub(crate) use order::ListedIds;
+pub(crate) use validate::{Verdict, examine};
+
 use state::StateStore;
 
 /// A claim whose lease was renewed within this long is live: nobody else may move it.

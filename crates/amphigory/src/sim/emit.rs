@@ -115,7 +115,7 @@ impl Robot {
 }
 
 /// A robot-mode string field: quoted, `"` and `\` escaped.
-pub(super) fn quote(s: &str) -> String {
+pub(crate) fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

@@ -12,13 +12,13 @@
 //! - The simulator dies with its parent (see [`emit`]) and appends its pid to
 //!   `<dir>/sim<N>.pid`, so tests can prove that nothing is left running.
 
-mod emit;
+pub(crate) mod emit;
 pub mod matroska;
 mod rig;
 mod rip;
 mod session;
 pub mod state;
-mod transcript;
+pub(crate) mod transcript;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -174,13 +174,22 @@ pub fn state_path(dir: &Path, index: u32) -> PathBuf {
 
 /// Reads one drive's state.
 pub fn read_state(dir: &Path, index: u32) -> io::Result<SimDriveState> {
-    let text = fs::read(state_path(dir, index))?;
-    serde_json::from_slice(&text).map_err(io::Error::other)
+    decode_state(&fs::read(state_path(dir, index))?)
+}
+
+/// One drive's state from the bytes of its file.
+pub fn decode_state(bytes: &[u8]) -> io::Result<SimDriveState> {
+    serde_json::from_slice(bytes).map_err(io::Error::other)
+}
+
+/// The bytes of one drive's state file.
+pub fn encode_state(state: &SimDriveState) -> io::Result<Vec<u8>> {
+    serde_json::to_vec_pretty(state).map_err(io::Error::other)
 }
 
 /// Writes one drive's state atomically (temp file and rename in the same directory).
 pub fn write_state(dir: &Path, index: u32, state: &SimDriveState) -> io::Result<()> {
-    let json = serde_json::to_vec_pretty(state).map_err(io::Error::other)?;
+    let json = encode_state(state)?;
     let path = state_path(dir, index);
     let name = path
         .file_name()
@@ -234,11 +243,12 @@ pub fn record_pid(dir: &Path, index: u32) -> io::Result<()> {
 /// The pids recorded for a drive, oldest first.
 pub fn recorded_pids(dir: &Path, index: u32) -> Vec<u32> {
     let path = dir.join(format!("{}.pid", drive_stem(index)));
-    fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect()
+    parse_pids(&fs::read_to_string(path).unwrap_or_default())
+}
+
+/// The pids of a `sim<N>.pid` file's text, one a line; other lines are skipped.
+pub fn parse_pids(text: &str) -> Vec<u32> {
+    text.lines().filter_map(|l| l.trim().parse().ok()).collect()
 }
 
 #[cfg(test)]

@@ -82,7 +82,7 @@ impl Disc {
         Ok(Self::parse(text))
     }
 
-    fn parse(text: Cow<'static, str>) -> Self {
+    pub(crate) fn parse(text: Cow<'static, str>) -> Self {
         let mut disc = Self {
             text: Cow::Borrowed(""),
             disc_type: None,

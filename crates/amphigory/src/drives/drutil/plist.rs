@@ -21,9 +21,18 @@ pub enum Plist {
     Bool(bool),
 }
 
+/// Deepest nesting of dictionaries and arrays read. drutil's own output nests four
+/// deep; the reader recurses once a level, and 1 MB of `<array>` overflowed the stack
+/// (issue 19).
+pub const MAX_DEPTH: usize = 64;
+
 /// Parses the first value inside `<plist>` (or the first element when there is none).
 pub fn parse_plist(xml: &str) -> Result<Plist, DrutilError> {
-    let mut r = Reader { s: xml, pos: 0 };
+    let mut r = Reader {
+        s: xml,
+        pos: 0,
+        depth: 0,
+    };
     loop {
         match r.next_tag()? {
             Some(Tag::Open(name)) if name == "plist" => {}
@@ -42,6 +51,8 @@ enum Tag {
 struct Reader<'a> {
     s: &'a str,
     pos: usize,
+    /// Dictionaries and arrays open around the reader.
+    depth: usize,
 }
 
 impl Reader<'_> {
@@ -97,8 +108,8 @@ impl Reader<'_> {
             Tag::Empty(_) => Ok(Plist::String(String::new())),
             Tag::Close => Err(malformed("unexpected closing tag")),
             Tag::Open(n) => match n.as_str() {
-                "dict" => self.dict(),
-                "array" => self.array(),
+                "dict" => self.nested(Self::dict),
+                "array" => self.nested(Self::array),
                 "integer" => {
                     let t = self.text_until(&n)?;
                     let v = t.trim().parse().map_err(|_| malformed("bad integer"))?;
@@ -112,6 +123,20 @@ impl Reader<'_> {
                 _ => Ok(Plist::String(self.text_until(&n)?)),
             },
         }
+    }
+
+    /// Reads a dictionary or an array one level deeper, refusing to go past [`MAX_DEPTH`].
+    fn nested(
+        &mut self,
+        read: fn(&mut Self) -> Result<Plist, DrutilError>,
+    ) -> Result<Plist, DrutilError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(malformed("nested too deeply"));
+        }
+        self.depth += 1;
+        let value = read(self);
+        self.depth -= 1;
+        value
     }
 
     fn dict(&mut self) -> Result<Plist, DrutilError> {

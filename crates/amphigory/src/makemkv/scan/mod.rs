@@ -12,7 +12,7 @@
 //! meet — or the transcript holds no `MSG` line at all: trimmed captures (TheDiscDb's
 //! start at `TCOUNT`) carry titles but none of the run's messages.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use amphigory_wire::ErrorCode;
 use amphigory_wire::scan::{
@@ -20,9 +20,11 @@ use amphigory_wire::scan::{
 };
 
 mod failure;
+mod keyed;
 
 use failure::fatal_kind;
 pub use failure::{RecentMessage, ScanFailure, ScanFailureKind};
+use keyed::{Draft, Keyed};
 
 use crate::makemkv::classify;
 use crate::makemkv::messages::{self, Meaning, RunPhase};
@@ -129,11 +131,11 @@ pub struct ScanAssembler {
     disc_name: Option<String>,
     volume_name: Option<String>,
     title_count: Option<u32>,
-    /// Sorted by title number.
-    titles: Vec<TitleDraft>,
-    /// Every title's streams in one vector (fewer allocations), sorted by key.
-    streams: Vec<StreamDraft>,
-    drives: Vec<Drive>,
+    titles: Keyed<TitleDraft>,
+    /// Every title's streams together (fewer allocations).
+    streams: Keyed<StreamDraft>,
+    /// By slot index.
+    drives: BTreeMap<u32, Drive>,
     recent: VecDeque<RecentMessage>,
     saw_message: bool,
     completed: bool,
@@ -168,8 +170,7 @@ impl ScanAssembler {
             } => {
                 // A title known only from its streams is still a title.
                 self.title(*title);
-                let key = (*title, *stream);
-                if let Some(s) = slot(&mut self.streams, key, |s| s.key, stream_draft) {
+                if let Some(s) = self.streams.entry((*title, *stream)) {
                     push_stream_info(s, attr);
                 }
             }
@@ -207,8 +208,8 @@ impl ScanAssembler {
     }
 
     /// The drives MakeMKV listed, by slot index.
-    pub fn drives(&self) -> &[Drive] {
-        &self.drives
+    pub fn drives(&self) -> Vec<&Drive> {
+        self.drives.values().collect()
     }
 
     /// The last [`RECENT_MESSAGES`] messages, oldest first.
@@ -249,8 +250,12 @@ impl ScanAssembler {
             .take()
             .or(self.volume_name.take())
             .unwrap_or_else(|| UNKNOWN_DISC.to_owned());
-        let mut streams = std::mem::take(&mut self.streams).into_iter().peekable();
+        let mut streams = std::mem::take(&mut self.streams)
+            .into_sorted()
+            .into_iter()
+            .peekable();
         let mut tracks: Vec<Track> = std::mem::take(&mut self.titles)
+            .into_sorted()
             .into_iter()
             .map(|t| {
                 let number = t.number;
@@ -277,7 +282,7 @@ impl ScanAssembler {
 
     fn failure(&self) -> Option<ScanFailure> {
         use ScanFailureKind as K;
-        let no_drive = !self.drives.is_empty() && !self.drives.iter().any(Drive::is_present);
+        let no_drive = !self.drives.is_empty() && !self.drives.values().any(Drive::is_present);
         let (kind, code, message) = match self.pending {
             Some((K::OpenFailed, ..)) if no_drive => K::NoDrives.own(),
             Some(pending) => pending,
@@ -299,15 +304,7 @@ impl ScanAssembler {
     }
 
     fn title(&mut self, number: u32) -> Option<&mut TitleDraft> {
-        slot(
-            &mut self.titles,
-            number,
-            |t| t.number,
-            |number| TitleDraft {
-                number,
-                ..TitleDraft::default()
-            },
-        )
+        self.titles.entry(number)
     }
 
     fn push_message(&mut self, m: &Message<'_>) {
@@ -342,14 +339,7 @@ impl ScanAssembler {
     }
 
     fn push_drive(&mut self, d: &DriveLine<'_>) {
-        let drive = Drive::from_line(d);
-        match self.drives.iter_mut().find(|x| x.index == d.index) {
-            Some(slot) => *slot = drive,
-            None => {
-                self.drives.push(drive);
-                self.drives.sort_by_key(|x| x.index);
-            }
-        }
+        self.drives.insert(d.index, Drive::from_line(d));
     }
 
     fn push_disc_info(&mut self, a: &Attribute<'_>) {
@@ -378,31 +368,33 @@ impl ScanAssembler {
     }
 }
 
-/// The entry for `key` in `items` (kept sorted by key), created when missing. Records
-/// arrive grouped by title and stream, so the last entry is nearly always the one.
-fn slot<T, K: Ord + Copy>(
-    items: &mut Vec<T>,
-    key: K,
-    key_of: impl Fn(&T) -> K,
-    make: impl FnOnce(K) -> T,
-) -> Option<&mut T> {
-    let at = match items.last() {
-        Some(last) if key_of(last) == key => items.len().checked_sub(1)?,
-        _ => match items.binary_search_by_key(&key, &key_of) {
-            Ok(i) => i,
-            Err(i) => {
-                items.insert(i, make(key));
-                i
-            }
-        },
-    };
-    items.get_mut(at)
+impl Draft for TitleDraft {
+    type Key = u32;
+
+    fn key(&self) -> u32 {
+        self.number
+    }
+
+    fn new(number: u32) -> Self {
+        Self {
+            number,
+            ..Self::default()
+        }
+    }
 }
 
-fn stream_draft(key: (u32, u32)) -> StreamDraft {
-    StreamDraft {
-        key,
-        ..StreamDraft::default()
+impl Draft for StreamDraft {
+    type Key = (u32, u32);
+
+    fn key(&self) -> (u32, u32) {
+        self.key
+    }
+
+    fn new(key: (u32, u32)) -> Self {
+        Self {
+            key,
+            ..Self::default()
+        }
     }
 }
 

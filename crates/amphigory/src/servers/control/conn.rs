@@ -68,7 +68,7 @@ impl Conn {
 
     /// Writes and flushes one response.
     pub(super) async fn reply(&mut self, response: &ControlResponse) -> Result<(), Gone> {
-        let bytes = serde_json::to_vec(response).map_err(|e| {
+        let bytes = encode_reply(response).map_err(|e| {
             tracing::warn!("cannot encode a control response: {e}");
             Gone
         })?;
@@ -93,8 +93,10 @@ pub(super) async fn serve(stream: UnixStream, shared: Arc<Shared>) {
         };
         let request = match line {
             Ok(None) | Err(_) => return,
-            Ok(Some(Line::Text(text))) if text.trim().is_empty() => continue,
-            Ok(Some(line)) => parse(line, shared.config.max_line_bytes),
+            Ok(Some(line)) => match request_of(line, shared.config.max_line_bytes) {
+                Some(request) => request,
+                None => continue,
+            },
         };
         let outcome = match request {
             Ok(request) => actions::handle(&shared.ctx, &shared.config, request).await,
@@ -146,9 +148,24 @@ fn refusal(max: usize) -> Option<Vec<u8>> {
     let response = ControlResponse::err(format!(
         "too many connections to the control socket (at most {max}); try again later"
     ));
-    let mut bytes = serde_json::to_vec(&response).ok()?;
+    let mut bytes = encode_reply(&response).ok()?;
     bytes.push(b'\n');
     Some(bytes)
+}
+
+/// A response as the bytes of its line, without the newline: compact JSON, which escapes
+/// every control character, so it never holds a newline of its own.
+pub(crate) fn encode_reply(response: &ControlResponse) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(response)
+}
+
+/// What one input line asks: `None` for a blank line (skipped, no answer), else the
+/// checked request or the error text for the client.
+pub(crate) fn request_of(line: Line, max: usize) -> Option<Result<ControlRequest, String>> {
+    match line {
+        Line::Text(text) if text.trim().is_empty() => None,
+        line => Some(parse(line, max)),
+    }
 }
 
 /// A line as a checked request, or the error text for the client.

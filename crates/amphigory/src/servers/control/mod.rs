@@ -15,7 +15,7 @@
 
 mod actions;
 pub(crate) mod bind;
-mod conn;
+pub(crate) mod conn;
 pub(crate) mod lines;
 pub mod path;
 mod subscribe;
@@ -41,6 +41,9 @@ pub use path::{SocketPathError, socket_path};
 
 /// At most this many connections may be subscribed at once (SPEC §8).
 pub const MAX_SUBSCRIBERS: usize = 32;
+/// The shortest request line limit the server accepts (a smaller one is replaced with the
+/// default).
+pub const MIN_LINE_BYTES: usize = 1024;
 /// How long [`run`] waits for connections to end after shutdown.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(3);
 
@@ -174,7 +177,7 @@ fn sanitised(mut config: ControlConfig) -> ControlConfig {
         warn!("control heartbeat_interval is zero; using the default");
         config.heartbeat_interval = defaults.heartbeat_interval;
     }
-    if config.max_line_bytes < 1024 {
+    if config.max_line_bytes < MIN_LINE_BYTES {
         warn!("control max_line_bytes is too small; using the default");
         config.max_line_bytes = defaults.max_line_bytes;
     }

@@ -1,0 +1,8 @@
+//! Fuzz target: `amphigory::fuzz_api::daemon_yaml` (its docs say what it checks).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Err(violation) = amphigory::fuzz_api::daemon_yaml(data) {
+        panic!("{violation}");
+    }
+});

@@ -1,0 +1,8 @@
+//! Fuzz target: `amphigory::fuzz_api::webapp_config` (its docs say what it checks).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Err(violation) = amphigory::fuzz_api::webapp_config(data) {
+        panic!("{violation}");
+    }
+});

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Fills fuzz/corpus/<target>/ with seeds, at run time (nothing here is committed): the
+# captures in ../shared/fixtures (makemkv/, udev/, macos/), the simulator's built-in
+# discs, and a few small inputs written below in each decoder's own format. Existing
+# corpus files (what earlier runs found) are kept.
+#
+#   fuzz/seed-corpus.sh [FIXTURES_DIR]     default: ../shared/fixtures beside the repo
+set -euo pipefail
+fuzz="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$fuzz")"
+fixtures="${1:-${AMPHIGORY_FIXTURES:-$root/../shared/fixtures}}"
+corpus="$fuzz/corpus"
+discs="$root/crates/amphigory/src/sim/discs"
+
+if [ ! -d "$fixtures" ]; then
+    echo "seed-corpus: no fixtures at $fixtures; seeding from the project's own files only" >&2
+fi
+
+dir() { mkdir -p "$corpus/$1"; printf '%s' "$corpus/$1"; }
+# seed TARGET NAME: stdin becomes corpus/TARGET/seed-NAME.
+seed() { cat > "$(dir "$1")/seed-$2"; }
+captures() { # captures SUBDIR: the capture files of a fixtures folder (not SOURCES.md)
+    [ -d "$fixtures/$1" ] || return 0
+    find "$fixtures/$1" -maxdepth 1 -type f -name '*.txt' | sort
+}
+
+# makemkvcon: whole transcripts for the assembler; 40-line pieces for the line parser.
+for f in $(captures makemkv) "$discs"/*.txt; do
+    name="$(basename "$f" .txt)"
+    cp "$f" "$(dir scan_transcript)/seed-$name"
+    split -l 40 -d -a 3 "$f" "$(dir robot_line)/seed-$name-"
+done
+
+# udev: every capture as text; kernel datagrams built from two of them.
+for f in $(captures udev); do cp "$f" "$(dir uevent)/seed-$(basename "$f" .txt)"; done
+printf 'change@/devices/pci0000:00/0000:00:1f.2/ata2/host1/target1:0:0/1:0:0:0/block/sr0\0ACTION=change\0DEVPATH=/devices/pci0000:00/0000:00:1f.2/ata2/host1/target1:0:0/1:0:0:0/block/sr0\0SUBSYSTEM=block\0DISK_MEDIA_CHANGE=1\0DEVNAME=/dev/sr0\0DEVTYPE=disk\0SEQNUM=2197\0MAJOR=11\0MINOR=0\0' | seed uevent netlink-change
+printf 'add@/devices/virtual/block/sr1\0ACTION=add\0SUBSYSTEM=block\0DEVNAME=sr1\0ID_CDROM=1\0ID_CDROM_MEDIA=1\0ID_CDROM_MEDIA_BD=1\0ID_FS_LABEL=MOVIE\0' | seed uevent netlink-add
+
+# macOS: drutil text captures (and the other captures: unrelated text is input too).
+for f in $(captures macos); do cp "$f" "$(dir drutil_text)/seed-$(basename "$f" .txt)"; done
+plist_head='<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">'
+seed drutil_xml dvd <<EOF
+disk4
+$plist_head
+<dict><key>statusInfo</key><dict>
+ <key>deviceInfo</key><dict><key>vendorName</key><string>PIONEER</string>
+  <key>productName</key><string>BD-RW   BDR-XD07</string>
+  <key>writeCapabilities</key><array><string>CD-R</string><string>BD-R</string></array></dict>
+ <key>mediaInfo</key><dict><key>mediaType</key><string>DVD-ROM</string>
+  <key>blockCount</key><integer>3940480</integer><key>isBlank</key><false/>
+  <key>volumeName</key><string>TEST_DISC</string></dict>
+ <key>device</key><string>/dev/disk4</string></dict></dict>
+</plist>
+EOF
+seed drutil_xml two-drives <<EOF
+disk5
+$plist_head
+<array>
+ <dict><key>device</key><string>/dev/disk4</string><key>mediaInfo</key><dict>
+  <key>mediaType</key><string>CD-ROM</string><key>blockCount</key><integer>762352</integer>
+  <key>sessionCount</key><integer>1</integer><key>trackCount</key><integer>2</integer>
+  <key>leadOut</key><dict><key>msf</key><string>169:24:52</string></dict>
+  <key>trackInfo</key><array><dict><key>startAddress</key><integer>0</integer>
+   <key>trackSize</key><integer>700000</integer></dict></array></dict></dict>
+ <dict><key>device</key><string>/dev/disk5</string><key>mediaInfo</key><dict>
+  <key>mediaKind</key><string>bluray</string><key>blocks</key><string>12345678</string>
+  <key>real</key><real>1.5</real><key>date</key><date>2025-01-01T00:00:00Z</date>
+  <key>data</key><data>AAEC</data><!-- a comment --></dict></dict>
+</array>
+</plist>
+EOF
+
+# Task files: the stem on the first line, the file after it.
+seed task_file rip-output-info <<'EOF'
+20251221T143052.123456-rip
+{"id":"20251221T143052.123456-rip","type":"rip","created_at":"2025-12-21T14:30:52.123456","input":null,"disc_fingerprint":"br-0a1b2c","drive":"me@host:sr0","track":{"number":1,"expected_size_bytes":11811160064,"expected_duration":"1:39:56"},"output":"/media/ripped/Movie (2004)/Movie (2004).mkv","output_info":{"directory":"/media/ripped/Movie (2004)/","filename":"Movie (2004).mkv"}}
+EOF
+seed task_file rip-output-object <<'EOF'
+a-rip
+{"id":"a-rip","type":"rip","track":{"number":0},"output":{"directory":"/m/T (2004)/","filename":"T (2004).mkv"}}
+EOF
+seed task_file scan <<'EOF'
+20251221T143052.000001-scan
+{"id":"20251221T143052.000001-scan","type":"scan","created_at":"2025-12-21T14:30:52Z","input":"/dev/sr0"}
+EOF
+seed task_file seed-style-insert <<'EOF'
+20251221-143045-001
+{"id":"20251221-143045-001","type":"insert","input":"20251221-143044-001"}
+EOF
+seed task_file bad-path <<'EOF'
+b-rip
+{"id":"b-rip","type":"rip","track":{"number":"0"},"output":"media/../../etc/x.mkv"}
+EOF
+
+# tasks.json: a file alone, or the file as last read, a NUL, and the file now.
+seed tasks_json list <<'EOF'
+["20251221T143052.123456-rip", "20251221T143052.000001-scan", 3, null, {"id": "x-rip"}, "../x-rip", "b\u002dscan"]
+EOF
+printf '["a-rip", "b-rip"]\0["a-rip", "b-rip", "c-rip", 7]' | seed tasks_json append
+printf '[\n  "a-rip"\n]\n\0[\n  "a-rip",\n  "b-rip"\n]\n' | seed tasks_json append-pretty
+printf '[]\0["x-rip"]' | seed tasks_json append-empty
+
+# The webapp's /config.json (and its cache).
+seed webapp_config full <<'EOF'
+{"tasks_directory": "/data/tasks", "websocket_port": 9847, "wiki_url": "http://localhost:6199/wiki", "heartbeat_interval": 10, "log_level": "info", "makemkv_path": null, "ripped_directory": "/media/ripped", "theme": {"dark": true, "scale": 1.25}}
+EOF
+seed webapp_config fraction <<'EOF'
+{"heartbeat_interval": 2.5, "websocket_port": 65535, "extra": [1, -2.5e-3, "x"]}
+EOF
+
+# daemon.yaml.
+seed daemon_yaml full <<'EOF'
+# Amphigory daemon configuration
+webapp_url: http://localhost:6199
+webapp_basedir: /opt/beehive-docker/amphigory
+daemon_id: purp@beehive
+makemkvcon_path: /Applications/MakeMKV.app/Contents/MacOS/makemkvcon
+drives:
+  sr0: "Top drive"
+  "/dev/sr1": Bottom
+heartbeat_interval: 10
+auto_eject: true
+simulate: [demo-bluray, demo-dvd]
+sim_rate: 500.5
+unknown_key: 1
+EOF
+seed daemon_yaml anchors <<'EOF'
+---
+base: &b {a: 1, b: [x, y]}
+drives: *b
+headless: yes
+EOF
+
+# WebSocket text frames from browsers, tools and the webapp.
+seed ws_message get-drive-status <<< '{"type":"request","request_id":"r1","method":"get_drive_status","params":{"drive_id":"fuzz@host:sr0"}}'
+seed ws_message list-drives <<< '{"type":"request","request_id":17,"method":"list_drives","params":null}'
+seed ws_message unknown-method <<< '{"type":"request","request_id":{"n":[1.5,true]},"method":"reboot"}'
+seed ws_message config <<< '{"type":"config_updated"}'
+seed ws_message echo <<< '{"type":"disc_event","event":"inserted","device":"/dev/sr0","volume_name":"MOVIE"}'
+
+# Control-socket input: several lines, as clients write them.
+seed control_line session <<'EOF'
+{"action":"version"}
+{"action":"status","args":null}
+
+{"action":"pause","args":{"now":true}}
+{"action":"cancel","args":{"task_id":"a-rip"}}
+{"action":"label","args":{"drive_id":"sr0","label":"Top\nDrive"}}
+{"action":"enqueue","args":{"type":"rip","track":{"number":2},"output_info":{"directory":"/m/","filename":"x.mkv"}}}
+{"action":"subscribe","args":{"task_id":null,"replay":true}}
+{"action":"nope"}
+not json
+EOF
+printf '{"action":"eject"}\r\n{"action":"tasks"}\n\xff\xfe\n{"action":"stop"}' | seed control_line crlf-binary
+
+# Simulated drives' files.
+seed sim_state state <<'EOF'
+{
+  "device": "/dev/sim0",
+  "disc": "demo-bluray",
+  "present": true,
+  "rate_mbps": 2000.0,
+  "fault": "eject@50"
+}
+EOF
+seed sim_state state-min <<< '{"device":"/dev/sim1","disc":null,"present":false,"rate_mbps":0.1}'
+seed sim_state fault <<< 'badsector@7'
+printf '12345\n12346\nnot a pid\n' | seed sim_state pids
+
+echo "seed-corpus: $(find "$corpus" -type f | wc -l) files in $corpus"
