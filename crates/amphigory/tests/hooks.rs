@@ -257,3 +257,73 @@ fn twenty_events_at_once_run_at_most_four_hooks_at_a_time() {
         tokio::time::timeout(WAIT, tasks.wait()).await.unwrap();
     });
 }
+
+/// `amphigory <args> --config <root>/daemon.yaml` holding `yaml`, in `root` alone.
+fn amphigory(root: &Path, yaml: &str, args: &[&str]) -> std::process::Output {
+    let config = root.join("daemon.yaml");
+    fs::write(&config, yaml).unwrap();
+    std::process::Command::new(support::daemon::BIN)
+        .args(args)
+        .arg("--config")
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(root.join("state"))
+        .env("HOME", root)
+        .env_remove("AMPHIGORY_CONFIG")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_unknown_hook_stops_the_daemon_naming_its_line() {
+    let root = tempfile::tempdir().unwrap();
+    let yaml =
+        "no_webapp: true\nhooks:\n  on_rip_complete: [/bin/true]\n  on_rip_done: [/bin/true]\n";
+    let output = amphigory(root.path(), yaml, &["daemon", "--headless"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("daemon.yaml:4: key `hooks.on_rip_done`: unknown hook"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn doctor_lists_the_hooks_and_checks_their_commands() {
+    let root = tempfile::tempdir().unwrap();
+    let good = script(root.path(), "good.sh", "exit 0\n");
+    let not_executable = root.path().join("plain.sh");
+    fs::write(&not_executable, "#!/bin/sh\n").unwrap();
+    let yaml = format!(
+        "no_webapp: true\nhooks:\n  on_rip_complete: [{}, --flag]\n  on_task_failed: [{}]\n  \
+         on_queue_empty: [sh, -c, 'true']\n  on_disc_inserted: [no-such-hook-command]\n",
+        good.display(),
+        not_executable.display()
+    );
+    let tasks = root.path().join("tasks");
+    fs::create_dir(&tasks).unwrap();
+    let output = amphigory(
+        root.path(),
+        &yaml,
+        &["doctor", "--json", "--tasks-dir", tasks.to_str().unwrap()],
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let hooks: BTreeMap<String, (bool, String)> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "hook")
+        .map(|c| {
+            let detail = c["detail"].as_str().unwrap().to_owned();
+            let key = detail.split(':').next().unwrap().to_owned();
+            (key, (c["ok"] == true, detail))
+        })
+        .collect();
+    assert_eq!(hooks.len(), 4, "{report:#}");
+    assert!(hooks["on_rip_complete"].0, "{hooks:?}");
+    assert!(hooks["on_rip_complete"].1.contains("--flag"), "{hooks:?}");
+    assert!(hooks["on_queue_empty"].0, "found on PATH: {hooks:?}");
+    assert!(!hooks["on_task_failed"].0, "not executable: {hooks:?}");
+    assert!(!hooks["on_disc_inserted"].0, "missing: {hooks:?}");
+    assert_eq!(output.status.code(), Some(1), "a broken hook is a problem");
+}
