@@ -1,5 +1,6 @@
 //! Keeping the machine awake while a task runs (SPEC §11.1): a logind inhibitor on Linux
-//! ([`linux`]), an IOKit power assertion on macOS ([`macos`]), nothing elsewhere.
+//! (`linux.rs`), an IOKit power assertion on macOS (`macos.rs`, its FFI), nothing
+//! elsewhere ([`NoInhibitor`]), each behind the small [`Inhibitor`] trait.
 //!
 //! One task owns the inhibitor. It watches the status snapshot's running tasks (set
 //! before any event about them is published, so it never lags behind the bus), takes

@@ -75,11 +75,12 @@ pub async fn run(run: HookRun, limit: Duration, shutdown: CancellationToken) {
         .take()
         .map(|stderr| tokio::spawn(keep_tail(stderr, tail.clone())));
     let ended = supervise(&mut child, run.stdin, limit, &shutdown).await;
-    if let Some(reader) = reader
-        && tokio::time::timeout(STDERR_GRACE, &mut Box::pin(reader))
+    if let Some(mut reader) = reader
+        && tokio::time::timeout(STDERR_GRACE, &mut reader)
             .await
             .is_err()
     {
+        reader.abort();
         tracing::debug!("hook {key}: stderr still open after it ended; not read further");
     }
     let tail = tail.lock().map(|t| tail_text(&t)).unwrap_or_default();

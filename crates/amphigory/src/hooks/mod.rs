@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::hooks::Hooks;
-use crate::core::{EventBus, StatusHandle};
+use crate::core::{DaemonEvent, EventBus, StatusHandle};
 
 pub mod child;
 pub mod payload;
@@ -88,7 +88,7 @@ struct Dispatcher {
 }
 
 impl Dispatcher {
-    async fn run(self, mut events: tokio::sync::broadcast::Receiver<crate::core::DaemonEvent>) {
+    async fn run(self, mut events: tokio::sync::broadcast::Receiver<DaemonEvent>) {
         let mut matcher = payload::Matcher::default();
         loop {
             let event = tokio::select! {
@@ -103,6 +103,15 @@ impl Dispatcher {
                 }
                 Err(RecvError::Closed) => return,
             };
+            // Progress and the like call no hook: no snapshot copy for them.
+            if !matches!(
+                event,
+                DaemonEvent::TaskFinished { .. }
+                    | DaemonEvent::QueueChanged { .. }
+                    | DaemonEvent::Disc { .. }
+            ) {
+                continue;
+            }
             let now = self.status.get();
             for (hook, payload) in matcher.on_event(&event, &now) {
                 let Some(argv) = self.options.hooks.get(&hook) else {
