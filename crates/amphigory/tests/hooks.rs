@@ -203,7 +203,7 @@ fn twenty_events_at_once_run_at_most_four_hooks_at_a_time() {
     let hook = script(
         root.path(),
         "count.sh",
-        "echo \"start $$\" >> \"$1\"\nsleep 0.5\necho \"end $$\" >> \"$1\"\n",
+        "echo \"start $$\" >> \"$1\"\nsleep 1\necho \"end $$\" >> \"$1\"\n",
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
