@@ -286,6 +286,14 @@ fn an_unknown_hook_stops_the_daemon_naming_its_line() {
         stderr.contains("daemon.yaml:4: key `hooks.on_rip_done`: unknown hook"),
         "{stderr}"
     );
+    // The fuzz target's property: the line named is the hook's own, or its parent's.
+    for text in [
+        yaml,
+        "hooks:\n  # on_x: no\n  \"on_x\": [a]\n",
+        "hooks: {on_x: [a]}\n",
+    ] {
+        amphigory::fuzz_api::daemon_yaml(text.as_bytes()).unwrap();
+    }
 }
 
 #[test]
