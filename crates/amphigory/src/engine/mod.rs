@@ -173,6 +173,8 @@ enum Done {
     /// A queue task on the disc of `generation` (`None`: the drive was empty).
     Task {
         drive_id: String,
+        /// [`Running::run`] of the work that ended.
+        run: u64,
         generation: Option<u64>,
         scan_task: bool,
         outcome: task_run::Summary,
@@ -180,6 +182,8 @@ enum Done {
     /// The proactive scan of the disc of this generation.
     DiscScan {
         drive_id: String,
+        /// [`Running::run`] of the scan.
+        run: u64,
         generation: u64,
         outcome: Result<ScanResult, RunError>,
     },
@@ -337,21 +341,24 @@ impl Engine {
         match done {
             Done::Task {
                 drive_id,
+                run,
                 generation,
                 scan_task,
                 outcome,
-            } => self.task_done(&drive_id, generation, scan_task, outcome),
+            } => self.task_done(&drive_id, run, generation, scan_task, outcome),
             Done::DiscScan {
                 drive_id,
+                run,
                 generation,
                 outcome,
-            } => self.disc_scan_done(&drive_id, generation, outcome),
+            } => self.disc_scan_done(&drive_id, run, generation, outcome),
         }
     }
 
     fn task_done(
         &mut self,
         drive_id: &str,
+        run: u64,
         generation: Option<u64>,
         scan_task: bool,
         outcome: task_run::Summary,
@@ -364,10 +371,12 @@ impl Engine {
             } = *unwritten;
             self.pending.push(&self.ctx, claim, result, &error);
         }
+        if !self.registry.finish(drive_id, run) {
+            return; // the drive went away meanwhile; what runs there now is not this
+        }
         let Some(entry) = self.registry.get_mut(drive_id) else {
-            return; // the drive went away meanwhile
+            return;
         };
-        entry.running = None;
         let same_disc = entry
             .disc
             .as_mut()
@@ -385,10 +394,7 @@ impl Engine {
     }
 
     fn running(&self) -> impl Iterator<Item = &Running> {
-        self.registry
-            .drives
-            .iter()
-            .filter_map(|d| d.running.as_ref())
+        self.registry.running()
     }
 
     /// Queue tasks running now (proactive scans are not queue tasks).

@@ -2,6 +2,7 @@
 //! cached scan, what runs there, and the rule that routes a task to a drive. Plain data
 //! and pure decisions; the engine owns one and turns its answers into actions.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use amphigory_wire::scan::ScanResult;
@@ -10,8 +11,13 @@ use tokio_util::sync::CancellationToken;
 use super::{DriveSlot, StopReason};
 use crate::queue::{Task, TaskKind};
 
+/// Numbers every piece of work, so that its end clears its own entry and no other.
+static NEXT_RUN: AtomicU64 = AtomicU64::new(1);
+
 /// Work running on a drive: a queue task, or the proactive scan of a new disc.
 pub(crate) struct Running {
+    /// Which run this is (unique in the process).
+    pub(crate) run: u64,
     /// The queue task, `None` for a proactive scan.
     pub(crate) task_id: Option<String>,
     pub(crate) cancel: CancellationToken,
@@ -21,6 +27,7 @@ pub(crate) struct Running {
 impl Running {
     pub(crate) fn new(task_id: Option<String>) -> Self {
         Self {
+            run: NEXT_RUN.fetch_add(1, Ordering::Relaxed),
             task_id,
             cancel: CancellationToken::new(),
             reason: Arc::new(OnceLock::new()),
@@ -116,6 +123,10 @@ pub(crate) struct Registry {
     /// Detection has reported everything present at start-up.
     pub(crate) settled: bool,
     generations: u64,
+    /// Work whose drive went away while it was still ending (its child being stopped):
+    /// kept, so it can still be stopped at shutdown, and given back to the drive if it
+    /// returns first, so that nothing else starts there until it has ended.
+    orphans: Vec<(DriveSlot, Running)>,
 }
 
 impl Registry {
@@ -136,17 +147,57 @@ impl Registry {
         self.drives.iter_mut().find(|d| d.slot.is_named(name))
     }
 
-    /// Adds a drive unless it is known; returns whether it was new.
+    /// Adds a drive unless it is known; returns whether it was new. Work still ending
+    /// from the drive's last appearance makes it busy again.
     pub(crate) fn add(&mut self, slot: DriveSlot) -> bool {
         if self.position(&slot.device).is_some() {
             return false;
         }
+        let running = self
+            .orphans
+            .iter()
+            .position(|(gone, _)| gone.device == slot.device)
+            .map(|i| self.orphans.swap_remove(i).1);
         self.drives.push(DriveEntry {
             slot,
             disc: None,
-            running: None,
+            running,
         });
         true
+    }
+
+    /// Removes the drive at `index`; what runs there is kept until it ends.
+    pub(crate) fn remove(&mut self, index: usize) -> Option<DriveEntry> {
+        if index >= self.drives.len() {
+            return None;
+        }
+        let mut entry = self.drives.remove(index);
+        if let Some(running) = entry.running.take() {
+            self.orphans.push((entry.slot.clone(), running));
+        }
+        Some(entry)
+    }
+
+    /// Forgets run `run`, which ended. True when it was the work of `drive_id`'s entry;
+    /// false when it had lost its drive (or was already forgotten), so that its end
+    /// touches nothing of the work there now.
+    pub(crate) fn finish(&mut self, drive_id: &str, run: u64) -> bool {
+        if let Some(entry) = self.get_mut(drive_id)
+            && entry.running.as_ref().is_some_and(|r| r.run == run)
+        {
+            entry.running = None;
+            return true;
+        }
+        self.orphans.retain(|(_, r)| r.run != run);
+        false
+    }
+
+    /// Everything running, on a drive or ending after its drive went away.
+    pub(crate) fn running(&self) -> impl Iterator<Item = &Running> {
+        self.drives
+            .iter()
+            .filter_map(|d| d.running.as_ref())
+            .chain(self.orphans.iter().map(|(_, r)| r))
     }
 
     /// A fresh disc record (a new generation) whose scan is pending.
@@ -395,5 +446,31 @@ mod tests {
         r.drives[0].disc.as_mut().unwrap().scan = DiscScan::Done(Arc::new(scan));
         assert!(r.scan_of("br-b").is_some());
         assert!(r.scan_of("br-c").is_none());
+    }
+
+    #[test]
+    fn work_outlives_its_drive_and_its_end_clears_only_itself() {
+        let mut r = registry(&[Some("br-a")]);
+        let a = Running::new(Some("a-rip".into()));
+        let a_run = a.run;
+        r.drives[0].running = Some(a);
+        let slot = r.drives[0].slot.clone();
+        r.remove(0).unwrap();
+        assert_eq!(r.running().count(), 1, "still stoppable at shutdown");
+        // The drive returns before A has ended: it is busy with A.
+        r.add(slot.clone());
+        assert!(!r.drives[0].is_free());
+        assert!(r.finish(&slot.drive_id, a_run));
+        assert!(r.drives[0].is_free());
+        // B runs; a stale end (A's again, or an unknown run) leaves B alone.
+        let b = Running::new(Some("b-rip".into()));
+        let b_run = b.run;
+        r.drives[0].running = Some(b);
+        assert!(!r.finish(&slot.drive_id, a_run));
+        assert!(!r.drives[0].is_free());
+        // A drive gone for good: its work's end forgets it.
+        r.remove(0).unwrap();
+        assert!(!r.finish(&slot.drive_id, b_run));
+        assert_eq!(r.running().count(), 0);
     }
 }
