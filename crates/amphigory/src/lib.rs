@@ -54,6 +54,7 @@ pub(crate) mod fswatch;
 pub mod fuzz_api;
 pub mod history;
 pub mod makemkv;
+pub mod notify;
 pub mod queue;
 pub mod record;
 pub mod servers;
