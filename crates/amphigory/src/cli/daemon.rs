@@ -184,6 +184,7 @@ fn options_from_args(args: &DaemonArgs, loaded: &Loaded) -> Result<DaemonOptions
     let stall = args.stall_timeout.or(file.stall_timeout).unwrap_or(120);
     options.stall_timeout = std::time::Duration::from_secs(stall);
     options.engine.auto_eject = args.auto_eject || file.auto_eject.unwrap_or(false);
+    options.notifications = file.notifications.unwrap_or_default();
     options.drive_labels = file.drives.clone().unwrap_or_default();
     if let Some(ms) = args.lease_ms {
         options.set_lease(std::time::Duration::from_millis(ms));

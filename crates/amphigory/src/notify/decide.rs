@@ -5,15 +5,18 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use amphigory_wire::TaskError;
 use amphigory_wire::task::TaskType;
+use amphigory_wire::ws::NeededDisc;
 
-use crate::core::events::DaemonEvent;
+use crate::core::events::{DaemonEvent, RipSummary};
 
 /// How long before the same disc is asked for again.
 pub const DISC_NEEDED_REPEAT: Duration = Duration::from_secs(60 * 60);
 
-/// `notifications:` in daemon.yaml.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// `notifications:` in daemon.yaml (`all`, `errors`, `off`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Every notification.
     #[default]
@@ -66,8 +69,8 @@ impl Decider {
         }
     }
 
-    /// The notification `event` calls for, if any.
-    pub fn on_event(&mut self, event: &DaemonEvent) -> Option<Notification> {
+    /// The notification `event` calls for, if any; `now` times the "disc needed" rule.
+    pub fn on_event(&mut self, event: &DaemonEvent, now: Instant) -> Option<Notification> {
         let note = match event {
             DaemonEvent::TaskStarted { .. } => {
                 self.running = self.running.saturating_add(1);
@@ -78,45 +81,44 @@ impl Decider {
                 None
             }
             DaemonEvent::TaskFinished {
-                task_id,
                 task_type,
                 error,
+                ripped,
+                ..
             } => {
                 self.running = self.running.saturating_sub(1);
                 self.worked = true;
-                match error {
-                    Some(e) => Some(note(Kind::Failed, "Task failed", &e.message)),
-                    None if *task_type == TaskType::Rip => Some(note(
-                        Kind::Finished,
-                        "Rip finished",
-                        &format!("Task {task_id} finished."),
-                    )),
-                    None => None,
-                }
+                finished(task_type, error.as_ref(), ripped.as_ref())
             }
             DaemonEvent::QueueChanged { depth: 0 } if self.running == 0 && self.worked => {
                 self.worked = false;
-                Some(note(Kind::AllDone, "All done", "The queue is empty."))
+                Some(note(
+                    Kind::AllDone,
+                    "All done",
+                    "Every queued task has finished.",
+                ))
+            }
+            DaemonEvent::DiscNeeded { disc } if disc.waiting > 0 => {
+                return self.disc_needed(disc, now);
             }
             _ => None,
         };
         note.filter(|n| self.allows(n.kind))
     }
 
-    /// "Disc needed" for the disc `key` (fingerprint or volume) that `waiting` tasks
-    /// wait for: once per disc, then again only after [`DISC_NEEDED_REPEAT`].
-    pub fn disc_needed(&mut self, key: &str, waiting: usize, now: Instant) -> Option<Notification> {
+    /// "Disc needed" for `disc`: once per disc, then again only after
+    /// [`DISC_NEEDED_REPEAT`].
+    pub fn disc_needed(&mut self, disc: &NeededDisc, now: Instant) -> Option<Notification> {
         if !self.allows(Kind::DiscNeeded) {
             return None;
         }
-        if let Some(last) = self.asked.get(key)
+        if let Some(last) = self.asked.get(&disc.fingerprint)
             && now.saturating_duration_since(*last) < DISC_NEEDED_REPEAT
         {
             return None;
         }
-        self.asked.insert(key.to_owned(), now);
-        let body = format!("Insert disc {key}: {waiting} task(s) wait for it.");
-        Some(note(Kind::DiscNeeded, "Disc needed", &body))
+        self.asked.insert(disc.fingerprint.clone(), now);
+        Some(note(Kind::DiscNeeded, "Disc needed", &disc.sentence()))
     }
 
     fn allows(&self, kind: Kind) -> bool {
@@ -125,6 +127,56 @@ impl Decider {
             Level::Errors => kind == Kind::Failed,
             Level::Off => false,
         }
+    }
+}
+
+/// "Rip finished" with what was written, or "… failed" with the human message.
+fn finished(
+    task_type: &TaskType,
+    error: Option<&TaskError>,
+    ripped: Option<&RipSummary>,
+) -> Option<Notification> {
+    let what = match task_type {
+        TaskType::Scan => "Scan",
+        TaskType::Rip => "Rip",
+        _ => "Task",
+    };
+    if let Some(e) = error {
+        return Some(note(Kind::Failed, &format!("{what} failed"), &e.message));
+    }
+    let ripped = ripped?;
+    let mut body = format!("{} — {}", ripped.title, size_text(ripped.size_bytes));
+    if let Some(seconds) = ripped.seconds {
+        body.push_str(&format!(" in {}", time_text(seconds)));
+    }
+    Some(note(Kind::Finished, "Rip finished", &body))
+}
+
+/// `4.2 GB`, decimal units like MakeMKV.
+fn size_text(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    #[allow(clippy::cast_precision_loss)] // display only
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = "KB";
+    for u in UNITS {
+        unit = u;
+        if value < 1000.0 {
+            break;
+        }
+        value /= 1000.0;
+    }
+    format!("{value:.1} {unit}")
+}
+
+/// `45 s`, `12 min`, `1 h 05 min`.
+fn time_text(seconds: u64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min", s / 60),
+        s => format!("{} h {:02} min", s / 3600, (s / 60) % 60),
     }
 }
 
@@ -138,15 +190,27 @@ fn note(kind: Kind, summary: &str, body: &str) -> Notification {
 
 #[cfg(test)]
 mod tests {
-    use amphigory_wire::{ErrorCode, TaskError};
+    use amphigory_wire::ErrorCode;
 
     use super::*;
 
-    fn finished(error: Option<TaskError>) -> DaemonEvent {
+    fn finished_rip(error: Option<TaskError>, ripped: Option<RipSummary>) -> DaemonEvent {
         DaemonEvent::TaskFinished {
             task_id: "t1".into(),
             task_type: TaskType::Rip,
             error,
+            ripped,
+        }
+    }
+
+    fn needed(fingerprint: &str, waiting: usize) -> DaemonEvent {
+        DaemonEvent::DiscNeeded {
+            disc: NeededDisc {
+                fingerprint: fingerprint.into(),
+                volume_name: None,
+                waiting,
+                rips: waiting,
+            },
         }
     }
 
@@ -154,57 +218,98 @@ mod tests {
     fn disc_needed_once_per_disc_then_after_an_hour() {
         let mut d = Decider::new(Level::All);
         let t0 = Instant::now();
-        assert!(d.disc_needed("VOL", 3, t0).is_some());
+        let first = d.on_event(&needed("VOL", 3), t0).unwrap();
+        assert_eq!(first.body, "Insert VOL — 3 rips wait for it");
+        let later = t0 + Duration::from_secs(59 * 60);
+        assert!(d.on_event(&needed("VOL", 4), later).is_none());
+        assert!(d.on_event(&needed("VOL", 0), later).is_none());
+        assert!(d.on_event(&needed("OTHER", 1), t0).is_some());
         assert!(
-            d.disc_needed("VOL", 3, t0 + Duration::from_secs(59 * 60))
-                .is_none()
+            d.on_event(&needed("VOL", 3), t0 + DISC_NEEDED_REPEAT)
+                .is_some()
         );
-        assert!(d.disc_needed("OTHER", 1, t0).is_some());
-        assert!(d.disc_needed("VOL", 3, t0 + DISC_NEEDED_REPEAT).is_some());
+    }
+
+    #[test]
+    fn no_longer_needed_says_nothing() {
+        let mut d = Decider::new(Level::All);
+        assert!(d.on_event(&needed("VOL", 0), Instant::now()).is_none());
     }
 
     #[test]
     fn finished_failed_and_all_done() {
+        let now = Instant::now();
         let mut d = Decider::new(Level::All);
         let start = DaemonEvent::TaskStarted {
             task_id: "t1".into(),
             task_type: TaskType::Rip,
             drive_id: "d".into(),
         };
-        assert!(d.on_event(&start).is_none());
-        assert!(
-            d.on_event(&DaemonEvent::QueueChanged { depth: 0 })
-                .is_none()
-        );
+        let empty = DaemonEvent::QueueChanged { depth: 0 };
+        assert!(d.on_event(&start, now).is_none());
+        assert!(d.on_event(&empty, now).is_none());
+        let ripped = RipSummary {
+            title: "The Matrix".into(),
+            size_bytes: 4_200_000_000,
+            seconds: Some(725),
+        };
+        let done = d.on_event(&finished_rip(None, Some(ripped)), now).unwrap();
         assert_eq!(
-            d.on_event(&finished(None)).map(|n| n.kind),
-            Some(Kind::Finished)
+            (done.kind, done.summary.as_str(), done.body.as_str()),
+            (
+                Kind::Finished,
+                "Rip finished",
+                "The Matrix — 4.2 GB in 12 min"
+            )
         );
-        assert_eq!(
-            d.on_event(&DaemonEvent::QueueChanged { depth: 0 })
-                .map(|n| n.kind),
-            Some(Kind::AllDone)
-        );
-        assert!(
-            d.on_event(&DaemonEvent::QueueChanged { depth: 0 })
-                .is_none()
-        );
+        assert_eq!(d.on_event(&empty, now).map(|n| n.kind), Some(Kind::AllDone));
+        assert!(d.on_event(&empty, now).is_none());
         let err = TaskError::new(ErrorCode::DiscEjected, "Disc was ejected during rip", None);
-        let failed = d.on_event(&finished(Some(err)));
-        assert_eq!(
-            failed.map(|n| n.body),
-            Some("Disc was ejected during rip".to_owned())
-        );
+        let failed = d.on_event(&finished_rip(Some(err), None), now).unwrap();
+        assert_eq!(failed.summary, "Rip failed");
+        assert_eq!(failed.body, "Disc was ejected during rip");
+    }
+
+    #[test]
+    fn a_scan_that_worked_is_not_news() {
+        let mut d = Decider::new(Level::All);
+        let scan = DaemonEvent::TaskFinished {
+            task_id: "s".into(),
+            task_type: TaskType::Scan,
+            error: None,
+            ripped: None,
+        };
+        assert!(d.on_event(&scan, Instant::now()).is_none());
+    }
+
+    #[test]
+    fn sizes_and_times_read_well() {
+        assert_eq!(size_text(999), "999 B");
+        assert_eq!(size_text(1_500_000), "1.5 MB");
+        assert_eq!(size_text(25_000_000_000), "25.0 GB");
+        assert_eq!(time_text(45), "45 s");
+        assert_eq!(time_text(3900), "1 h 05 min");
     }
 
     #[test]
     fn levels_filter() {
+        let now = Instant::now();
         let mut errors = Decider::new(Level::Errors);
-        assert!(errors.on_event(&finished(None)).is_none());
-        assert!(errors.disc_needed("VOL", 1, Instant::now()).is_none());
+        let ok = RipSummary {
+            title: "x".into(),
+            size_bytes: 1,
+            seconds: None,
+        };
+        assert!(
+            errors
+                .on_event(&finished_rip(None, Some(ok)), now)
+                .is_none()
+        );
+        assert!(errors.on_event(&needed("VOL", 1), now).is_none());
         let err = TaskError::new(ErrorCode::DiscEjected, "boom", None);
-        assert!(errors.on_event(&finished(Some(err.clone()))).is_some());
+        let failed = finished_rip(Some(err), None);
+        assert!(errors.on_event(&failed, now).is_some());
         let mut off = Decider::new(Level::Off);
-        assert!(off.on_event(&finished(Some(err))).is_none());
+        assert!(off.on_event(&failed, now).is_none());
     }
 }
