@@ -11,10 +11,12 @@
 //! - `upkeep`: commands, the PAUSED marker and queue depth, expired claims, the queue
 //!   directory's problems.
 //! - `pending`: results that could not be written yet, retried with backoff.
+//! - `needed`: "disc needed", tasks waiting for a disc in no drive, counted per disc.
 //! - [`results`]: the result files.
 
 mod claims;
 mod discs;
+mod needed;
 mod output;
 mod pending;
 mod problems;
@@ -202,6 +204,7 @@ pub struct Engine {
     depth: usize,
     pending: PendingResults,
     queue_problems: ProblemSlot,
+    needed: needed::NeededDiscs,
     /// The last pass's error, logged once until it changes.
     scan_error: Option<String>,
 }
@@ -237,6 +240,7 @@ impl Engine {
             depth: usize::MAX,
             pending: PendingResults::default(),
             queue_problems: ProblemSlot::default(),
+            needed: needed::NeededDiscs::default(),
             scan_error: None,
         };
         for PendingResult {
@@ -268,6 +272,7 @@ impl Engine {
         loop {
             self.refresh_pause_and_depth();
             self.dispatch();
+            self.update_discs_needed();
             self.ctx.queue.prepare_claim();
             tokio::select! {
                 biased;
