@@ -27,6 +27,20 @@ pub enum Level {
     Off,
 }
 
+impl std::str::FromStr for Level {
+    type Err = String;
+
+    /// `all`, `errors` or `off` (the `--notifications` flag).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "all" => Ok(Self::All),
+            "errors" => Ok(Self::Errors),
+            "off" => Ok(Self::Off),
+            other => Err(format!("expected all, errors or off, not {other:?}")),
+        }
+    }
+}
+
 /// What kind of thing a notification reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -52,11 +66,16 @@ pub struct Notification {
 }
 
 /// Decides what to say; keeps the little state the rules need.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Decider {
     level: Level,
+    /// Queue tasks running now.
     running: usize,
-    worked: bool,
+    /// Waiting daemon-owned tasks, as last published (unknown at first).
+    depth: Option<usize>,
+    /// Tasks finished since the queue was last empty and idle.
+    finished: usize,
+    /// When each disc (by fingerprint) was last asked for.
     asked: HashMap<String, Instant>,
 }
 
@@ -65,20 +84,21 @@ impl Decider {
     pub fn new(level: Level) -> Self {
         Self {
             level,
-            ..Self::default()
+            running: 0,
+            depth: None,
+            finished: 0,
+            asked: HashMap::new(),
         }
     }
 
-    /// The notification `event` calls for, if any; `now` times the "disc needed" rule.
-    pub fn on_event(&mut self, event: &DaemonEvent, now: Instant) -> Option<Notification> {
-        let note = match event {
-            DaemonEvent::TaskStarted { .. } => {
-                self.running = self.running.saturating_add(1);
-                None
-            }
+    /// The notifications `event` calls for (at most two: a finished task, then "all
+    /// done"); `now` times the "disc needed" rule.
+    pub fn on_event(&mut self, event: &DaemonEvent, now: Instant) -> Vec<Notification> {
+        let mut notes = Vec::new();
+        match event {
+            DaemonEvent::TaskStarted { .. } => self.running = self.running.saturating_add(1),
             DaemonEvent::TaskRequeued { .. } | DaemonEvent::ClaimLost { .. } => {
                 self.running = self.running.saturating_sub(1);
-                None
             }
             DaemonEvent::TaskFinished {
                 task_type,
@@ -87,23 +107,36 @@ impl Decider {
                 ..
             } => {
                 self.running = self.running.saturating_sub(1);
-                self.worked = true;
-                finished(task_type, error.as_ref(), ripped.as_ref())
+                self.finished = self.finished.saturating_add(1);
+                notes.extend(finished(task_type, error.as_ref(), ripped.as_ref()));
+                notes.extend(self.all_done());
             }
-            DaemonEvent::QueueChanged { depth: 0 } if self.running == 0 && self.worked => {
-                self.worked = false;
-                Some(note(
-                    Kind::AllDone,
-                    "All done",
-                    "Every queued task has finished.",
-                ))
-            }
+            DaemonEvent::QueueChanged { depth } => self.depth = Some(*depth),
             DaemonEvent::DiscNeeded { disc } if disc.waiting > 0 => {
-                return self.disc_needed(disc, now);
+                notes.extend(self.disc_needed(disc, now));
             }
-            _ => None,
-        };
-        note.filter(|n| self.allows(n.kind))
+            _ => {}
+        }
+        notes.retain(|n| self.allows(n.kind));
+        notes
+    }
+
+    /// "All done" when the last task just finished, nothing waits, and more than one
+    /// task ran (a single one has just said "finished" itself). Only a finished task
+    /// ends a run of work: the depth drops to 0 as the last task is claimed, before it
+    /// is even announced as started.
+    fn all_done(&mut self) -> Option<Notification> {
+        if self.running > 0 || self.depth != Some(0) {
+            return None;
+        }
+        let worked = std::mem::take(&mut self.finished);
+        (worked > 1).then(|| {
+            note(
+                Kind::AllDone,
+                "All done",
+                &format!("The queue is empty: {worked} tasks finished."),
+            )
+        })
     }
 
     /// "Disc needed" for `disc`: once per disc, then again only after
@@ -218,56 +251,84 @@ mod tests {
     fn disc_needed_once_per_disc_then_after_an_hour() {
         let mut d = Decider::new(Level::All);
         let t0 = Instant::now();
-        let first = d.on_event(&needed("VOL", 3), t0).unwrap();
-        assert_eq!(first.body, "Insert VOL — 3 rips wait for it");
+        let first = d.on_event(&needed("VOL", 3), t0);
+        assert_eq!(first[0].body, "Insert VOL — 3 rips wait for it");
         let later = t0 + Duration::from_secs(59 * 60);
-        assert!(d.on_event(&needed("VOL", 4), later).is_none());
-        assert!(d.on_event(&needed("VOL", 0), later).is_none());
-        assert!(d.on_event(&needed("OTHER", 1), t0).is_some());
-        assert!(
-            d.on_event(&needed("VOL", 3), t0 + DISC_NEEDED_REPEAT)
-                .is_some()
-        );
+        assert!(d.on_event(&needed("VOL", 4), later).is_empty());
+        assert!(d.on_event(&needed("VOL", 0), later).is_empty());
+        assert_eq!(d.on_event(&needed("OTHER", 1), t0).len(), 1);
+        let again = d.on_event(&needed("VOL", 3), t0 + DISC_NEEDED_REPEAT);
+        assert_eq!(again.len(), 1);
     }
 
     #[test]
     fn no_longer_needed_says_nothing() {
         let mut d = Decider::new(Level::All);
-        assert!(d.on_event(&needed("VOL", 0), Instant::now()).is_none());
+        assert!(d.on_event(&needed("VOL", 0), Instant::now()).is_empty());
     }
 
-    #[test]
-    fn finished_failed_and_all_done() {
-        let now = Instant::now();
-        let mut d = Decider::new(Level::All);
-        let start = DaemonEvent::TaskStarted {
+    fn started() -> DaemonEvent {
+        DaemonEvent::TaskStarted {
             task_id: "t1".into(),
             task_type: TaskType::Rip,
             drive_id: "d".into(),
-        };
-        let empty = DaemonEvent::QueueChanged { depth: 0 };
-        assert!(d.on_event(&start, now).is_none());
-        assert!(d.on_event(&empty, now).is_none());
+        }
+    }
+
+    fn kinds(notes: &[Notification]) -> Vec<Kind> {
+        notes.iter().map(|n| n.kind).collect()
+    }
+
+    #[test]
+    fn finished_and_failed_say_what_happened() {
+        let now = Instant::now();
+        let mut d = Decider::new(Level::All);
         let ripped = RipSummary {
             title: "The Matrix".into(),
             size_bytes: 4_200_000_000,
             seconds: Some(725),
         };
-        let done = d.on_event(&finished_rip(None, Some(ripped)), now).unwrap();
+        let done = d.on_event(&finished_rip(None, Some(ripped)), now);
         assert_eq!(
-            (done.kind, done.summary.as_str(), done.body.as_str()),
+            (
+                done[0].kind,
+                done[0].summary.as_str(),
+                done[0].body.as_str()
+            ),
             (
                 Kind::Finished,
                 "Rip finished",
                 "The Matrix — 4.2 GB in 12 min"
             )
         );
-        assert_eq!(d.on_event(&empty, now).map(|n| n.kind), Some(Kind::AllDone));
-        assert!(d.on_event(&empty, now).is_none());
         let err = TaskError::new(ErrorCode::DiscEjected, "Disc was ejected during rip", None);
-        let failed = d.on_event(&finished_rip(Some(err), None), now).unwrap();
-        assert_eq!(failed.summary, "Rip failed");
-        assert_eq!(failed.body, "Disc was ejected during rip");
+        let failed = d.on_event(&finished_rip(Some(err), None), now);
+        assert_eq!(failed[0].summary, "Rip failed");
+        assert_eq!(failed[0].body, "Disc was ejected during rip");
+    }
+
+    #[test]
+    fn all_done_after_more_than_one_task_once_nothing_waits() {
+        let now = Instant::now();
+        let mut d = Decider::new(Level::All);
+        let ok = || finished_rip(None, None);
+        // Two queued; the depth reaches 0 as the second is claimed, before it starts.
+        d.on_event(&DaemonEvent::QueueChanged { depth: 2 }, now);
+        d.on_event(&started(), now);
+        d.on_event(&DaemonEvent::QueueChanged { depth: 1 }, now);
+        assert!(d.on_event(&ok(), now).is_empty(), "one still waits");
+        d.on_event(&DaemonEvent::QueueChanged { depth: 0 }, now);
+        d.on_event(&started(), now);
+        let last = d.on_event(&ok(), now);
+        assert_eq!(kinds(&last), [Kind::AllDone]);
+        assert_eq!(last[0].body, "The queue is empty: 2 tasks finished.");
+        // A single task later: its own "finished" says it all.
+        d.on_event(&started(), now);
+        let err = TaskError::new(ErrorCode::DiscEjected, "gone", None);
+        assert_eq!(
+            kinds(&d.on_event(&finished_rip(Some(err), None), now)),
+            [Kind::Failed]
+        );
     }
 
     #[test]
@@ -279,7 +340,7 @@ mod tests {
             error: None,
             ripped: None,
         };
-        assert!(d.on_event(&scan, Instant::now()).is_none());
+        assert!(d.on_event(&scan, Instant::now()).is_empty());
     }
 
     #[test]
@@ -292,6 +353,17 @@ mod tests {
     }
 
     #[test]
+    fn levels_parse_from_the_flag() {
+        assert_eq!("errors".parse::<Level>(), Ok(Level::Errors));
+        assert!(
+            "loud"
+                .parse::<Level>()
+                .unwrap_err()
+                .contains("all, errors or off")
+        );
+    }
+
+    #[test]
     fn levels_filter() {
         let now = Instant::now();
         let mut errors = Decider::new(Level::Errors);
@@ -300,16 +372,13 @@ mod tests {
             size_bytes: 1,
             seconds: None,
         };
-        assert!(
-            errors
-                .on_event(&finished_rip(None, Some(ok)), now)
-                .is_none()
-        );
-        assert!(errors.on_event(&needed("VOL", 1), now).is_none());
+        let ripped = finished_rip(None, Some(ok));
+        assert!(errors.on_event(&ripped, now).is_empty());
+        assert!(errors.on_event(&needed("VOL", 1), now).is_empty());
         let err = TaskError::new(ErrorCode::DiscEjected, "boom", None);
         let failed = finished_rip(Some(err), None);
-        assert!(errors.on_event(&failed, now).is_some());
+        assert_eq!(errors.on_event(&failed, now).len(), 1);
         let mut off = Decider::new(Level::Off);
-        assert!(off.on_event(&failed, now).is_none());
+        assert!(off.on_event(&failed, now).is_empty());
     }
 }

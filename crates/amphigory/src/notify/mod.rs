@@ -128,15 +128,14 @@ async fn decide_loop(
             }
             Err(RecvError::Closed) => return,
         };
-        let Some(note) = decider.on_event(&event, Instant::now()) else {
-            continue;
-        };
-        match tx.try_send(note) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(note)) => {
-                tracing::info!("notification dropped (backend busy): {}", note.summary);
+        for note in decider.on_event(&event, Instant::now()) {
+            match tx.try_send(note) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(note)) => {
+                    tracing::info!("notification dropped (backend busy): {}", note.summary);
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => return,
         }
     }
 }
