@@ -1,9 +1,10 @@
 //! What to tell the user, and when (SPEC §11.1). Pure: events in, notifications out,
-//! with the time passed in so the "disc needed once per disc, again after an hour" rule
-//! can be tested without waiting.
+//! with the time passed in so the "disc needed" rule (after a short settle, once per
+//! disc, again after an hour: see `needed`) can be tested without waiting. "Disc
+//! needed" is therefore not an answer to an event but comes from [`Decider::due`] at
+//! [`Decider::next_due`].
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use amphigory_wire::TaskError;
 use amphigory_wire::task::TaskType;
@@ -11,8 +12,8 @@ use amphigory_wire::ws::NeededDisc;
 
 use crate::core::events::{DaemonEvent, RipSummary};
 
-/// How long before the same disc is asked for again.
-pub const DISC_NEEDED_REPEAT: Duration = Duration::from_secs(60 * 60);
+use super::needed::DiscAsker;
+pub use super::needed::{DISC_NEEDED_REPEAT, DISC_NEEDED_SETTLE};
 
 /// `notifications:` in daemon.yaml (`all`, `errors`, `off`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -75,8 +76,8 @@ pub struct Decider {
     depth: Option<usize>,
     /// Tasks finished since the queue was last empty and idle.
     finished: usize,
-    /// When each disc (by fingerprint) was last asked for.
-    asked: HashMap<String, Instant>,
+    /// The "disc needed" rule.
+    discs: DiscAsker,
 }
 
 impl Decider {
@@ -87,7 +88,7 @@ impl Decider {
             running: 0,
             depth: None,
             finished: 0,
-            asked: HashMap::new(),
+            discs: DiscAsker::default(),
         }
     }
 
@@ -112,8 +113,8 @@ impl Decider {
                 notes.extend(self.all_done());
             }
             DaemonEvent::QueueChanged { depth } => self.depth = Some(*depth),
-            DaemonEvent::DiscNeeded { disc } if disc.waiting > 0 => {
-                notes.extend(self.disc_needed(disc, now));
+            DaemonEvent::DiscNeeded { disc } if self.allows(Kind::DiscNeeded) => {
+                self.discs.changed(disc, now);
             }
             _ => {}
         }
@@ -139,19 +140,16 @@ impl Decider {
         })
     }
 
-    /// "Disc needed" for `disc`: once per disc, then again only after
-    /// [`DISC_NEEDED_REPEAT`].
-    pub fn disc_needed(&mut self, disc: &NeededDisc, now: Instant) -> Option<Notification> {
-        if !self.allows(Kind::DiscNeeded) {
-            return None;
-        }
-        if let Some(last) = self.asked.get(&disc.fingerprint)
-            && now.saturating_duration_since(*last) < DISC_NEEDED_REPEAT
-        {
-            return None;
-        }
-        self.asked.insert(disc.fingerprint.clone(), now);
-        Some(note(Kind::DiscNeeded, "Disc needed", &disc.sentence()))
+    /// The "disc needed" notifications due at `now` (see [`super::needed`]).
+    pub fn due(&mut self, now: Instant) -> Vec<Notification> {
+        let asked = self.discs.due(now);
+        let say = |disc: NeededDisc| note(Kind::DiscNeeded, "Disc needed", &disc.sentence());
+        asked.into_iter().map(say).collect()
+    }
+
+    /// When [`Decider::due`] next has something to say.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.discs.next_due()
     }
 
     fn allows(&self, kind: Kind) -> bool {
@@ -248,23 +246,17 @@ mod tests {
     }
 
     #[test]
-    fn disc_needed_once_per_disc_then_after_an_hour() {
+    fn disc_needed_is_said_once_it_settles() {
         let mut d = Decider::new(Level::All);
         let t0 = Instant::now();
-        let first = d.on_event(&needed("VOL", 3), t0);
-        assert_eq!(first[0].body, "Insert VOL — 3 rips wait for it");
-        let later = t0 + Duration::from_secs(59 * 60);
-        assert!(d.on_event(&needed("VOL", 4), later).is_empty());
-        assert!(d.on_event(&needed("VOL", 0), later).is_empty());
-        assert_eq!(d.on_event(&needed("OTHER", 1), t0).len(), 1);
-        let again = d.on_event(&needed("VOL", 3), t0 + DISC_NEEDED_REPEAT);
-        assert_eq!(again.len(), 1);
-    }
-
-    #[test]
-    fn no_longer_needed_says_nothing() {
-        let mut d = Decider::new(Level::All);
-        assert!(d.on_event(&needed("VOL", 0), Instant::now()).is_empty());
+        assert!(d.on_event(&needed("VOL", 1), t0).is_empty());
+        assert!(d.on_event(&needed("VOL", 3), t0).is_empty());
+        assert_eq!(d.next_due(), Some(t0 + DISC_NEEDED_SETTLE));
+        let said = d.due(t0 + DISC_NEEDED_SETTLE);
+        assert_eq!(kinds(&said), [Kind::DiscNeeded]);
+        assert_eq!(said[0].summary, "Disc needed");
+        assert_eq!(said[0].body, "Insert VOL — 3 rips wait for it");
+        assert!(d.due(t0 + DISC_NEEDED_SETTLE).is_empty());
     }
 
     fn started() -> DaemonEvent {
@@ -374,7 +366,8 @@ mod tests {
         };
         let ripped = finished_rip(None, Some(ok));
         assert!(errors.on_event(&ripped, now).is_empty());
-        assert!(errors.on_event(&needed("VOL", 1), now).is_empty());
+        errors.on_event(&needed("VOL", 1), now);
+        assert_eq!(errors.next_due(), None, "errors only: no disc needed");
         let err = TaskError::new(ErrorCode::DiscEjected, "boom", None);
         let failed = finished_rip(Some(err), None);
         assert_eq!(errors.on_event(&failed, now).len(), 1);

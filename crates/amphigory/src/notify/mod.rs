@@ -7,7 +7,8 @@
 //!   `Amphigory.app`, else `osascript -e 'display notification …'`;
 //! - elsewhere (`other`): nothing, said once.
 //!
-//! [`spawn`] wires it up: one task reads the event bus and feeds the decider, another owns
+//! [`spawn`] wires it up: one task reads the event bus and feeds the decider (and wakes
+//! when a "disc needed" falls due), another owns
 //! the backend; a bounded channel sits between them, so a slow or hung notification
 //! server can never hold up the bus, let alone the engine (a full channel drops the
 //! notification, with a log line). A backend that cannot reach anyone (no session bus, no
@@ -15,6 +16,7 @@
 //! rips on.
 
 pub mod decide;
+mod needed;
 
 #[cfg(target_os = "linux")]
 mod linux;
@@ -115,8 +117,16 @@ async fn decide_loop(
     shutdown: CancellationToken,
 ) {
     loop {
+        let due = decider.next_due().map(tokio::time::Instant::from_std);
         let event = tokio::select! {
             () = shutdown.cancelled() => return,
+            () = sleep_until(due) => {
+                let notes = decider.due(Instant::now());
+                if !hand_over(&tx, notes) {
+                    return;
+                }
+                continue;
+            }
             event = events.recv() => event,
         };
         let event = match event {
@@ -128,15 +138,32 @@ async fn decide_loop(
             }
             Err(RecvError::Closed) => return,
         };
-        for note in decider.on_event(&event, Instant::now()) {
-            match tx.try_send(note) {
-                Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(note)) => {
-                    tracing::info!("notification dropped (backend busy): {}", note.summary);
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => return,
-            }
+        if !hand_over(&tx, decider.on_event(&event, Instant::now())) {
+            return;
         }
+    }
+}
+
+/// Queues `notes` for the backend without waiting: when it is busy they are dropped,
+/// with a log line. `false` once the backend is gone.
+fn hand_over(tx: &mpsc::Sender<Notification>, notes: Vec<Notification>) -> bool {
+    for note in notes {
+        match tx.try_send(note) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(note)) => {
+                tracing::info!("notification dropped (backend busy): {}", note.summary);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => return false,
+        }
+    }
+    true
+}
+
+/// Sleeps until `deadline`; forever without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 
