@@ -176,6 +176,10 @@ pub enum ServerMessage {
         queue_depth: usize,
         /// Every drive.
         drives: Vec<DriveStatus>,
+        /// Discs queued tasks wait for that are in no drive (SPEC §11.1), so a client
+        /// that connects later knows them too; left out when none is needed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        discs_needed: Vec<NeededDisc>,
     },
     /// Queued tasks wait for a disc that is in no drive (SPEC §11.1): sent when the
     /// number waiting changes, `waiting: 0` once it is no longer needed.

@@ -247,6 +247,12 @@ fn tasks_for_a_disc_in_no_drive_ask_for_it_once() {
     assert_eq!(rig.wait_result(&id, WAIT)["status"], "success");
     assert_eq!(rig.names(TaskState::Queued).len(), 4);
     watch_shows_disc_needed(&daemon);
+    // A WebSocket client connecting now learns it from its first message.
+    let sync = daemon.sync();
+    let needed = &sync["discs_needed"];
+    assert_eq!(needed.as_array().map(Vec::len), Some(1), "{sync}");
+    assert_eq!(needed[0]["fingerprint"], ABSENT, "{sync}");
+    assert_eq!(needed[0]["waiting"], 4, "{sync}");
 }
 
 /// `amphigory watch --json --replay` carries the `disc_needed` events too, one per

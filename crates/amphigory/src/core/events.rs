@@ -269,6 +269,21 @@ mod tests {
     }
 
     #[test]
+    fn disc_needed_is_sent_as_it_is() {
+        let disc = NeededDisc {
+            fingerprint: "br-1".into(),
+            volume_name: None,
+            waiting: 2,
+            rips: 2,
+        };
+        let event = DaemonEvent::DiscNeeded { disc: disc.clone() };
+        assert_eq!(
+            event.to_server_message(),
+            Some(ServerMessage::DiscNeeded(disc))
+        );
+    }
+
+    #[test]
     fn finished_maps_to_status_by_error() {
         let ok = DaemonEvent::TaskFinished {
             task_id: "a".into(),

@@ -99,6 +99,7 @@ impl StatusSnapshot {
             paused: self.paused,
             queue_depth: self.queue_depth,
             drives: self.drives.clone(),
+            discs_needed: self.discs_needed.clone(),
         }
     }
 
