@@ -272,6 +272,9 @@ impl Engine {
         loop {
             self.refresh_pause_and_depth();
             self.dispatch();
+            // Again: what was just claimed no longer waits, and subscribers hear the
+            // queue emptied before its last task can finish ("all done" relies on it).
+            self.refresh_pause_and_depth();
             self.update_discs_needed();
             self.ctx.queue.prepare_claim();
             tokio::select! {

@@ -125,7 +125,8 @@ impl Decider {
     /// "All done" when the last task just finished, nothing waits, and more than one
     /// task ran (a single one has just said "finished" itself). Only a finished task
     /// ends a run of work: the depth drops to 0 as the last task is claimed, before it
-    /// is even announced as started.
+    /// is even announced as started (the engine publishes the depth right after each
+    /// claim, so it is known here before that task can finish).
     fn all_done(&mut self) -> Option<Notification> {
         if self.running > 0 || self.depth != Some(0) {
             return None;
