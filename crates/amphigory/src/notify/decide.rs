@@ -141,7 +141,7 @@ impl Decider {
         })
     }
 
-    /// The "disc needed" notifications due at `now` (see [`super::needed`]).
+    /// The "disc needed" notifications due at `now` (the `needed` rule).
     pub fn due(&mut self, now: Instant) -> Vec<Notification> {
         let asked = self.discs.due(now);
         let say = |disc: NeededDisc| note(Kind::DiscNeeded, "Disc needed", &disc.sentence());

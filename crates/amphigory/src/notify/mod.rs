@@ -1,18 +1,19 @@
-//! Telling the user what happened (SPEC §11.1): [`decide`] owns *what* to say (pure);
-//! one small backend per platform *says* it, behind the [`Notifier`] trait:
+//! Telling the user what happened (SPEC §11.1): [`decide`] owns *what* to say (pure),
+//! with the "disc needed" timing rule in `needed`; one small backend per platform *says*
+//! it, behind the [`Notifier`] trait:
 //!
 //! - Linux (`linux`): `org.freedesktop.Notifications.Notify` on the D-Bus session bus
 //!   (zbus, which the tray already brings in);
 //! - macOS (`macos`): the user-notification API when the daemon runs from
-//!   `Amphigory.app`, else `osascript -e 'display notification …'`;
+//!   `Amphigory.app`, else `osascript -e 'display notification …'` ([`osascript`]);
 //! - elsewhere (`other`): nothing, said once.
 //!
 //! [`spawn`] wires it up: one task reads the event bus and feeds the decider (and wakes
-//! when a "disc needed" falls due), another owns
-//! the backend; a bounded channel sits between them, so a slow or hung notification
-//! server can never hold up the bus, let alone the engine (a full channel drops the
-//! notification, with a log line). A backend that cannot reach anyone (no session bus, no
-//! notification server) is logged once as a warning and is never an error: the daemon
+//! when a "disc needed" falls due), another owns the backend; a bounded channel sits
+//! between them, so a slow or hung notification server can never hold up the bus, let
+//! alone the engine (a full channel drops the notification, with a log line). A backend
+//! that cannot reach anyone (no session bus, no notification server) is logged once as a
+//! warning (again only after it worked in between) and is never an error: the daemon
 //! rips on.
 
 pub mod decide;
