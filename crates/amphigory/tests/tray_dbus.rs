@@ -20,11 +20,10 @@
 mod support;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
 
 use futures_util::StreamExt;
 use support::daemon::{Daemon, DaemonSpec, Rig, WAIT, wait_for};
+use support::dbus::PrivateBus;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 use zbus::{Connection, MessageStream, Proxy};
 
@@ -33,52 +32,6 @@ const TRAY_UP: &str = "tray icon on the D-Bus session bus";
 const SNI_PATH: &str = "/StatusNotifierItem";
 const SNI: &str = "org.kde.StatusNotifierItem";
 const DBUSMENU: &str = "com.canonical.dbusmenu";
-
-/// A `dbus-daemon --session` of this test alone; killed on drop.
-struct PrivateBus {
-    child: Child,
-    _stdout: BufReader<ChildStdout>,
-    address: String,
-}
-
-impl PrivateBus {
-    /// `None` (with a notice) when `dbus-daemon` is not installed, outside CI.
-    fn start() -> Option<Self> {
-        let spawned = Command::new("dbus-daemon")
-            .args(["--session", "--print-address", "--nofork"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn();
-        let mut child = match spawned {
-            Ok(child) => child,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if std::env::var("CI").is_ok_and(|v| v == "true") {
-                    panic!("dbus-daemon is required under CI=true (Debian package `dbus`)");
-                }
-                eprintln!("skipping: dbus-daemon not found (install Debian's `dbus` package)");
-                return None;
-            }
-            Err(e) => panic!("cannot start dbus-daemon: {e}"),
-        };
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut address = String::new();
-        stdout.read_line(&mut address).unwrap();
-        let address = address.trim().to_owned();
-        assert!(!address.is_empty(), "dbus-daemon printed no address");
-        Some(Self {
-            child,
-            _stdout: stdout,
-            address,
-        })
-    }
-}
-
-impl Drop for PrivateBus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One item of the menu as a panel sees it.
 #[derive(Debug, Clone)]

@@ -65,6 +65,8 @@ pub struct LocalConfig {
     pub stall_timeout: Option<u64>,
     /// `--auto-eject`: eject a disc after the last task for it (SPEC §9.2).
     pub auto_eject: Option<bool>,
+    /// What to notify the user of: `all` (default), `errors`, `off` (SPEC §11.1).
+    pub notifications: Option<crate::notify::Level>,
 }
 
 /// Every top-level key [`LocalConfig`] reads (aliases included).
@@ -92,6 +94,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "sim_fault",
     "stall_timeout",
     "auto_eject",
+    "notifications",
 ];
 
 /// A key the daemon does not know, where it was.
@@ -336,7 +339,7 @@ mod tests {
                     websocket_port: 1\nwiki_url: w\nheartbeat_interval: 2\nlog_level: debug\n\
                     ripped_directory: /r\ntasks_dir: /td\nstate_dir: /s\nsocket: /sock\n\
                     no_webapp: true\nheadless: false\nsimulate: [demo-dvd]\nsim_rate: 9.5\n\
-                    sim_fault: stall@5\nstall_timeout: 7\n";
+                    sim_fault: stall@5\nstall_timeout: 7\nnotifications: all\n";
         let parsed = parse(Path::new("d.yaml"), text).unwrap();
         assert!(parsed.unknown.is_empty());
         assert_eq!(parsed.config.stall_timeout, Some(7));
@@ -344,5 +347,21 @@ mod tests {
         let aliases = parse(Path::new("d.yaml"), "ws_port: 3\nmakemkv_path: /x\n").unwrap();
         assert_eq!(aliases.config.websocket_port, Some(3));
         assert_eq!(aliases.config.makemkvcon_path, Some(PathBuf::from("/x")));
+    }
+
+    #[test]
+    fn notifications_take_all_errors_or_off() {
+        use crate::notify::Level;
+        let read = |text: &str| parse(Path::new("d.yaml"), text).map(|p| p.config.notifications);
+        assert_eq!(
+            read("notifications: errors\n").unwrap(),
+            Some(Level::Errors)
+        );
+        assert_eq!(read("notifications: off\n").unwrap(), Some(Level::Off));
+        assert_eq!(read("log_level: info\n").unwrap(), None);
+        let e = read("log_level: info\nnotifications: loud\n").unwrap_err();
+        let text = e.to_string();
+        assert!(text.starts_with("d.yaml:2:"), "{text}");
+        assert!(text.contains("notifications"), "{text}");
     }
 }

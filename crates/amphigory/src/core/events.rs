@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use amphigory_wire::TaskError;
 use amphigory_wire::task::TaskType;
-use amphigory_wire::ws::{DaemonEventKind, DiscEventKind, Progress, ServerMessage, TaskStatusKind};
+use amphigory_wire::ws::{
+    DaemonEventKind, DiscEventKind, NeededDisc, Progress, ServerMessage, TaskStatusKind,
+};
 use tokio::sync::broadcast;
 
 /// Capacity of the broadcast channel; a receiver further behind than this lags.
@@ -48,6 +50,8 @@ pub enum DaemonEvent {
         task_type: TaskType,
         /// The error, when it failed.
         error: Option<TaskError>,
+        /// What a successful rip wrote (notifications say it).
+        ripped: Option<RipSummary>,
     },
     /// A running task went back to `queued/` (pause now, shutdown).
     TaskRequeued {
@@ -87,11 +91,28 @@ pub enum DaemonEvent {
         /// Fingerprint, when known.
         fingerprint: Option<String>,
     },
+    /// The tasks waiting for a disc that is in no drive changed in number (SPEC §11.1);
+    /// `waiting: 0` once none waits any more (published once per change, not per task).
+    DiscNeeded {
+        /// The disc and how many wait for it.
+        disc: NeededDisc,
+    },
     /// Something a person should see.
     Error {
         /// What went wrong.
         reason: String,
     },
+}
+
+/// What a successful rip wrote, for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RipSummary {
+    /// The output file's name without `.mkv` (what the user called it).
+    pub title: String,
+    /// Size of the file written.
+    pub size_bytes: u64,
+    /// How long the rip took, when known.
+    pub seconds: Option<u64>,
 }
 
 impl DaemonEvent {
@@ -161,6 +182,7 @@ impl DaemonEvent {
                 fingerprint: fingerprint.clone(),
                 drive_id: drive_id.clone(),
             },
+            Self::DiscNeeded { disc } => ServerMessage::DiscNeeded(disc.clone()),
             Self::TaskRequeued { .. } | Self::QueueChanged { .. } => return None,
         })
     }
@@ -299,11 +321,27 @@ mod tests {
     }
 
     #[test]
+    fn disc_needed_is_sent_as_it_is() {
+        let disc = NeededDisc {
+            fingerprint: "br-1".into(),
+            volume_name: None,
+            waiting: 2,
+            rips: 2,
+        };
+        let event = DaemonEvent::DiscNeeded { disc: disc.clone() };
+        assert_eq!(
+            event.to_server_message(),
+            Some(ServerMessage::DiscNeeded(disc))
+        );
+    }
+
+    #[test]
     fn finished_maps_to_status_by_error() {
         let ok = DaemonEvent::TaskFinished {
             task_id: "a".into(),
             task_type: TaskType::Rip,
             error: None,
+            ripped: None,
         };
         assert_eq!(
             ok.to_server_message(),
@@ -317,6 +355,7 @@ mod tests {
                 "x",
                 None,
             )),
+            ripped: None,
         };
         assert_eq!(
             failed.to_server_message(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use amphigory_wire::drive::{DriveState, DriveStatus};
 use amphigory_wire::task::TaskType;
-use amphigory_wire::ws::{ServerMessage, SyncDisc, SyncTask};
+use amphigory_wire::ws::{NeededDisc, ServerMessage, SyncDisc, SyncTask};
 use serde::Serialize;
 use tokio::sync::watch;
 
@@ -66,6 +66,9 @@ pub struct StatusSnapshot {
     /// the first drive. `get_drive_status` without a drive answers with it, and a scan
     /// task naming no drive runs on it.
     pub current_drive: Option<String>,
+    /// Discs queued tasks wait for that are in no drive (SPEC §11.1), in the order they
+    /// were first needed: the last is the latest.
+    pub discs_needed: Vec<NeededDisc>,
 }
 
 impl StatusSnapshot {
@@ -96,6 +99,7 @@ impl StatusSnapshot {
             paused: self.paused,
             queue_depth: self.queue_depth,
             drives: self.drives.clone(),
+            discs_needed: self.discs_needed.clone(),
         }
     }
 
@@ -115,6 +119,11 @@ impl StatusSnapshot {
             .iter_mut()
             .find(|d| drive_matches(d, id_or_device))
     }
+}
+
+/// The status problem of a needed disc: `disc needed: Insert X — 3 rips wait for it`.
+pub fn disc_needed_problem(disc: &NeededDisc) -> String {
+    format!("disc needed: {}", disc.sentence())
 }
 
 /// Does `needle` name this drive (its id, its device, or the device without `/dev/`)?

@@ -89,6 +89,10 @@ pub struct DaemonOptions {
     /// Lose this share (%) of file-system events on purpose, as shared mounts do: tests
     /// of the safety rescan (hidden option).
     pub fs_event_loss: u8,
+    /// What to notify the user of (SPEC §11.1). Off unless asked for: the command line
+    /// turns daemon.yaml's `notifications:` (default `all`) into this, while in-process
+    /// daemons (the demo, tests) stay quiet on the desktop.
+    pub notifications: crate::notify::Level,
 }
 
 impl DaemonOptions {
@@ -113,6 +117,7 @@ impl DaemonOptions {
             lease: crate::queue::LEASE,
             sim_free_space_margin: None,
             fs_event_loss: 0,
+            notifications: crate::notify::Level::Off,
         }
     }
 
@@ -263,6 +268,8 @@ pub async fn start(
         detection,
         pending: std::mem::take(&mut recovery.pending),
     });
+    // Subscribed before the engine starts, so no event of this life is missed.
+    crate::notify::spawn(options.notifications, &bus, &tasks, &shutdown);
     tasks.spawn(engine.run(shutdown.clone()));
     let mut handle = DaemonHandle {
         bus,

@@ -11,10 +11,12 @@
 //! - `upkeep`: commands, the PAUSED marker and queue depth, expired claims, the queue
 //!   directory's problems.
 //! - `pending`: results that could not be written yet, retried with backoff.
+//! - `needed`: "disc needed", tasks waiting for a disc in no drive, counted per disc.
 //! - [`results`]: the result files.
 
 mod claims;
 mod discs;
+mod needed;
 mod output;
 mod pending;
 mod problems;
@@ -206,6 +208,7 @@ pub struct Engine {
     depth: usize,
     pending: PendingResults,
     queue_problems: ProblemSlot,
+    needed: needed::NeededDiscs,
     /// The last pass's error, logged once until it changes.
     scan_error: Option<String>,
 }
@@ -241,6 +244,7 @@ impl Engine {
             depth: usize::MAX,
             pending: PendingResults::default(),
             queue_problems: ProblemSlot::default(),
+            needed: needed::NeededDiscs::default(),
             scan_error: None,
         };
         for PendingResult {
@@ -272,6 +276,10 @@ impl Engine {
         loop {
             self.refresh_pause_and_depth();
             self.dispatch();
+            // Again: what was just claimed no longer waits, and subscribers hear the
+            // queue emptied before its last task can finish ("all done" relies on it).
+            self.refresh_pause_and_depth();
+            self.update_discs_needed();
             self.ctx.queue.prepare_claim();
             tokio::select! {
                 biased;
@@ -449,5 +457,6 @@ pub(crate) fn rejected_event(rejected: &crate::queue::Rejected) -> DaemonEvent {
         task_id: rejected.task_id.clone(),
         task_type: rejected.task_type.clone(),
         error: Some(rejected.error()),
+        ripped: None,
     }
 }

@@ -127,6 +127,9 @@ pub(crate) struct Registry {
     /// kept, so it can still be stopped at shutdown, and given back to the drive if it
     /// returns first, so that nothing else starts there until it has ended.
     orphans: Vec<(DriveSlot, Running)>,
+    /// Volume names of the discs seen in this life, by fingerprint: "disc needed" names
+    /// a disc that went out by its volume name rather than its fingerprint.
+    volumes: std::collections::HashMap<String, String>,
 }
 
 impl Registry {
@@ -207,12 +210,20 @@ impl Registry {
         fingerprint: Option<String>,
     ) -> Disc {
         self.generations += 1;
+        if let (Some(fp), Some(volume)) = (&fingerprint, &volume_name) {
+            self.volumes.insert(fp.clone(), volume.clone());
+        }
         Disc {
             generation: self.generations,
             volume_name,
             fingerprint,
             scan: DiscScan::Pending,
         }
+    }
+
+    /// The volume name of the disc with this fingerprint, when one was seen.
+    pub(crate) fn volume_of(&self, fingerprint: &str) -> Option<&str> {
+        self.volumes.get(fingerprint).map(String::as_str)
     }
 
     /// A finished scan of a disc with this fingerprint, in any drive (two copies of one
@@ -278,6 +289,22 @@ impl Registry {
                     .map(|d| d.slot.drive_id.clone())
                     .collect(),
             ),
+        }
+    }
+
+    /// The fingerprint of the disc `task` waits for when that disc is in no drive of
+    /// this daemon (SPEC §11.1 "disc needed"): a task naming a disc that is nowhere
+    /// here, or naming an empty drive of ours and a disc. `None` while detection has not
+    /// settled, and for tasks meant for another daemon's drive.
+    pub(crate) fn needed_disc<'t>(&self, task: &'t Task) -> Option<&'t str> {
+        let wanted = task.disc_fingerprint.as_deref()?;
+        if !self.settled {
+            return None;
+        }
+        match self.route(task) {
+            Route::Wait(Some(_)) => Some(wanted),
+            Route::Elsewhere if task.drive.is_none() => Some(wanted),
+            _ => None,
         }
     }
 
@@ -370,6 +397,28 @@ mod tests {
         r.drives[1].running = Some(Running::new(None));
         assert_eq!(r.route(&task(None, Some("br-b"))), Route::Drive(2));
         assert_eq!(r.route(&task(None, Some("cd-c"))), Route::Elsewhere);
+    }
+
+    #[test]
+    fn a_disc_is_needed_when_no_drive_of_ours_holds_it() {
+        let mut r = registry(&[Some("dvd-a"), None]);
+        assert_eq!(r.needed_disc(&task(None, Some("br-b"))), Some("br-b"));
+        assert_eq!(r.needed_disc(&task(None, Some("dvd-a"))), None);
+        assert_eq!(r.needed_disc(&task(None, None)), None);
+        // Naming our empty drive and a disc: that disc is needed there.
+        assert_eq!(
+            r.needed_disc(&task(Some("sr1"), Some("br-b"))),
+            Some("br-b")
+        );
+        // Another daemon's drive: not ours to ask for.
+        assert_eq!(
+            r.needed_disc(&task(Some("other@host:sr0"), Some("br-b"))),
+            None
+        );
+        r.settled = false;
+        assert_eq!(r.needed_disc(&task(None, Some("br-b"))), None);
+        let _ = r.new_disc(Some("MATRIX".into()), Some("br-b".into()));
+        assert_eq!(r.volume_of("br-b"), Some("MATRIX"));
     }
 
     #[test]

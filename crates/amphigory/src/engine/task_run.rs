@@ -5,7 +5,7 @@
 use std::sync::{Arc, OnceLock};
 
 use amphigory_wire::drive::{DriveState, ScanStatus};
-use amphigory_wire::result::TaskResult;
+use amphigory_wire::result::{RipOutput, TaskResult};
 use amphigory_wire::scan::ScanResult;
 use amphigory_wire::task::TaskType;
 use amphigory_wire::{ErrorCode, TaskError};
@@ -15,6 +15,7 @@ use super::claims::claim_lost;
 use super::results::{self, RipFacts, RunClock};
 use super::{DriveSlot, EngineContext, StopReason};
 use crate::core::DaemonEvent;
+use crate::core::events::RipSummary;
 use crate::core::status::RunningTask;
 use crate::makemkv::progress::ProgressUpdate;
 use crate::makemkv::runner::{ChildEvent, RipRequest, RunError, Runner, Source};
@@ -131,7 +132,26 @@ fn finished_event(task: &Task, result: &TaskResult) -> DaemonEvent {
         task_id: task.id.clone(),
         task_type: task.task_type(),
         error: result.error.clone(),
+        ripped: rip_summary(result),
     }
+}
+
+/// What a successful rip wrote, from its result.
+fn rip_summary(result: &TaskResult) -> Option<RipSummary> {
+    if result.error.is_some() {
+        return None;
+    }
+    let output: RipOutput = serde_json::from_value(result.result.clone()?).ok()?;
+    let file = std::path::Path::new(&output.destination.filename);
+    let title = file.file_stem().map_or_else(
+        || output.destination.filename.clone(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    Some(RipSummary {
+        title,
+        size_bytes: output.size_bytes,
+        seconds: result.duration_seconds,
+    })
 }
 
 /// Logs and publishes a task whose result became durable later (see `pending`).

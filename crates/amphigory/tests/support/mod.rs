@@ -11,6 +11,8 @@
 use std::path::PathBuf;
 
 pub mod daemon;
+#[cfg(target_os = "linux")]
+pub mod dbus;
 pub mod queue;
 
 /// `<repo>/../shared/fixtures/<rel>`. When the shared folder is missing (a bare clone) the
