@@ -3,7 +3,7 @@
 
 # Every fuzz target, one per decoder.
 TARGETS=(robot_line scan_transcript task_file tasks_json webapp_config daemon_yaml
-         ws_message control_line uevent drutil_text drutil_xml sim_state)
+         ws_message control_line uevent drutil_text drutil_xml sim_state matroska_header)
 
 # No sanitizer: cargo-fuzz then passes only stable flags (-Cpasses=sancov-module, -Cllvm-args
 # …), so a stable toolchain builds and runs every target, no nightly needed. The decoders

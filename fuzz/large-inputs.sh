@@ -64,4 +64,12 @@ again 'Type: ' | put drutil_text many-labels
 { printf '{"device":"/dev/sim0","disc":"'; again 'd'; } | put sim_state long-disc
 seq 1 200000 | put sim_state pids
 
+# Matroska headers: a Segment of unknown size full of empty Void elements, a SeekHead of
+# endless Seek entries, and a Tracks element of endless tracks.
+ebml='\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08\x42\x82\x88matroska\x42\x87\x81\x04\x42\x85\x81\x02'
+unknown_segment='\x18\x53\x80\x67\x01\xff\xff\xff\xff\xff\xff\xff'
+{ printf '%b' "$ebml$unknown_segment"; again "$(printf '\xec\x80')"; } | put matroska_header voids
+{ printf '%b' "$ebml$unknown_segment"'\x11\x4d\x9b\x74\x08\x10\x00\x00'; again "$(printf '\x4d\xbb\x8b\x53\xab\x84\x15\x49\xa9\x66\x53\xac\x81\x2a')"; } | put matroska_header seek-entries
+{ printf '%b' "$ebml$unknown_segment"'\x16\x54\xae\x6b\x08\x10\x00\x00'; again "$(printf '\xae\x8a\xd7\x81\x01\x83\x81\x01\x86\x82V_')"; } | put matroska_header tracks
+
 echo "large-inputs: $(find "$out" -type f | wc -l) inputs in $out"

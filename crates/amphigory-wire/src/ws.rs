@@ -82,6 +82,38 @@ pub struct Progress {
     pub speed: Option<String>,
 }
 
+/// A disc that queued tasks wait for and that is in no drive (SPEC §11.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeededDisc {
+    /// The fingerprint the tasks name.
+    pub fingerprint: String,
+    /// Its volume name, when a scan of it was seen before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_name: Option<String>,
+    /// How many tasks wait for it (0: not needed any more).
+    pub waiting: usize,
+    /// How many of them are rips.
+    pub rips: usize,
+}
+
+impl NeededDisc {
+    /// The volume name when known, else the fingerprint.
+    pub fn name(&self) -> &str {
+        self.volume_name.as_deref().unwrap_or(&self.fingerprint)
+    }
+
+    /// `Insert VOLUME — 3 rips wait for it` (SPEC §11.1).
+    pub fn sentence(&self) -> String {
+        let noun = match (self.rips == self.waiting, self.waiting == 1) {
+            (true, true) => "rip waits",
+            (true, false) => "rips wait",
+            (false, true) => "task waits",
+            (false, false) => "tasks wait",
+        };
+        format!("Insert {} — {} {noun} for it", self.name(), self.waiting)
+    }
+}
+
 /// Messages the daemon's WebSocket server sends (SPEC §7.1), also the `data` of control
 /// socket envelopes (§8).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -144,7 +176,14 @@ pub enum ServerMessage {
         queue_depth: usize,
         /// Every drive.
         drives: Vec<DriveStatus>,
+        /// Discs queued tasks wait for that are in no drive (SPEC §11.1), so a client
+        /// that connects later knows them too; left out when none is needed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        discs_needed: Vec<NeededDisc>,
     },
+    /// Queued tasks wait for a disc that is in no drive (SPEC §11.1): sent when the
+    /// number waiting changes, `waiting: 0` once it is no longer needed.
+    DiscNeeded(NeededDisc),
     /// Control-socket only: the subscriber missed events; a fresh `sync` follows.
     Lagged {
         /// How many events were missed.
@@ -281,6 +320,30 @@ mod tests {
         assert_eq!(m, InboundMessage::Unknown);
         let m: InboundMessage = serde_json::from_str(r#"{"type":"config_updated"}"#).unwrap();
         assert_eq!(m, InboundMessage::ConfigUpdated);
+    }
+
+    #[test]
+    fn disc_needed_is_flat_and_says_what_to_insert() {
+        let needed = NeededDisc {
+            fingerprint: "bd-1234".into(),
+            volume_name: Some("MATRIX".into()),
+            waiting: 3,
+            rips: 3,
+        };
+        assert_eq!(needed.sentence(), "Insert MATRIX — 3 rips wait for it");
+        let v = serde_json::to_value(ServerMessage::DiscNeeded(needed)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type":"disc_needed","fingerprint":"bd-1234",
+                               "volume_name":"MATRIX","waiting":3,"rips":3})
+        );
+        let one = NeededDisc {
+            fingerprint: "bd-9".into(),
+            volume_name: None,
+            waiting: 1,
+            rips: 0,
+        };
+        assert_eq!(one.sentence(), "Insert bd-9 — 1 task waits for it");
     }
 
     #[test]

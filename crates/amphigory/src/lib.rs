@@ -13,7 +13,8 @@
 //!   server reads.
 //! - [`queue`]: the durable file queue shared with the webapp (SPEC §4).
 //! - [`engine`]: the drive registry (routing, proactive scans, disc events); claims tasks
-//!   for free drives, runs them, writes results.
+//!   for free drives, runs them, writes results; counts the tasks waiting for a disc in
+//!   no drive ("disc needed").
 //! - [`verify`]: proof after a rip: the output's Matroska header, size and duration
 //!   against what was expected (SPEC §11.2).
 //! - [`history`]: `history.jsonl` in the state directory, one line per finished task, and
@@ -32,6 +33,10 @@
 //!   on macOS).
 //! - [`tray`]: the menu-bar / tray icon and menu (SPEC §10): a pure model, a `Send`
 //!   handle for the daemon, a main-thread loop per OS (ksni on Linux, tray-icon on macOS).
+//! - [`notify`]: desktop notifications (SPEC §11.1): what to say, decided from the event
+//!   bus (pure), and one backend per OS behind a small trait (the freedesktop
+//!   notification server over D-Bus on Linux; the user-notification API from the app
+//!   bundle, else `osascript`, on macOS), on tasks of their own that never block.
 //! - `fsio`: atomic file writes (temp, fsync, rename, fsync the directory) for every
 //!   file other processes read: results, task files, labels, caches, pid and sim state.
 //! - [`record`]: recordings of a real drive session (`amphigory record`), replayed by
@@ -60,6 +65,7 @@ pub mod fuzz_api;
 pub mod history;
 pub mod hooks;
 pub mod makemkv;
+pub mod notify;
 pub mod queue;
 pub mod record;
 pub mod servers;

@@ -119,3 +119,47 @@ fn a_drutil_line_of_many_labels_is_split_in_one_pass() {
     assert_eq!(status.media_type.as_deref(), Some("DVD-ROM"));
     assert_eq!(status.device.as_deref(), Some("/dev/disk4"));
 }
+
+#[test]
+fn a_seek_position_past_any_file_is_refused_not_added_up() {
+    // A SeekHead position near 2^64: `matroska-demuxer` added it to the Segment's offset
+    // (an overflow: a panic in debug builds, a wrapped seek in release ones).
+    let bytes = found("matroska_header-seek-position-overflow");
+    fuzz_api::matroska_header(&bytes).unwrap();
+    assert!(amphigory::verify::read_header_from(std::io::Cursor::new(bytes)).is_err());
+}
+
+#[test]
+fn a_seek_head_naming_two_seek_heads_is_read() {
+    // `matroska-demuxer` stops the process (`expect_err`) on a SeekHead with two SeekHead
+    // entries; the file is otherwise sound: EBML header, Segment { SeekHead, Info, Tracks,
+    // Cluster }.
+    let seek = |id: &[u8], pos: u8| {
+        [
+            &[0x4D, 0xBB, 0x8B, 0x53, 0xAB, 0x84][..],
+            id,
+            &[0x53, 0xAC, 0x81, pos],
+        ]
+        .concat()
+    };
+    let seek_head_id = [0x11, 0x4D, 0x9B, 0x74];
+    let entries = [seek(&seek_head_id, 0), seek(&seek_head_id, 0)].concat();
+    let seek_head = [&seek_head_id[..], &[0x80 | entries.len() as u8], &entries].concat();
+    let info = [0x15, 0x49, 0xA9, 0x66, 0x8B, 0x44, 0x89, 0x88]
+        .into_iter()
+        .chain(6_300_000.0f64.to_be_bytes())
+        .collect::<Vec<u8>>();
+    let tracks = [0x16, 0x54, 0xAE, 0x6B, 0x85, 0xAE, 0x83, 0xD7, 0x81, 0x01];
+    let cluster = [0x1F, 0x43, 0xB6, 0x75, 0x83, 0xE7, 0x81, 0x00];
+    let body = [seek_head, info, tracks.to_vec(), cluster.to_vec()].concat();
+    let ebml = b"\x1a\x45\xdf\xa3\x8b\x42\x82\x88matroska";
+    let segment = [
+        &[0x18, 0x53, 0x80, 0x67, 0x80 | body.len() as u8][..],
+        &body,
+    ]
+    .concat();
+    let file = [&ebml[..], &segment].concat();
+    fuzz_api::matroska_header(&file).unwrap();
+    let facts = amphigory::verify::read_header_from(std::io::Cursor::new(file)).unwrap();
+    assert_eq!(facts.duration_seconds, Some(6_300.0));
+}

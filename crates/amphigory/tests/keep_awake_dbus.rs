@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::daemon::{BIN, Daemon, DaemonSpec, Rig, WAIT, wait_for};
-use support::private_bus::PrivateBus;
+use support::dbus::PrivateBus;
 
 /// A 215 MB title: at 20 MB/s its rip runs for about ten seconds.
 const TITLE_6: u32 = 6;

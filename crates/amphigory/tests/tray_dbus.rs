@@ -23,7 +23,7 @@ use std::collections::HashMap;
 
 use futures_util::StreamExt;
 use support::daemon::{Daemon, DaemonSpec, Rig, WAIT, wait_for};
-use support::private_bus::PrivateBus;
+use support::dbus::PrivateBus;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 use zbus::{Connection, MessageStream, Proxy};
 

@@ -125,6 +125,7 @@ fn finished(task_id: &str, task_type: TaskType, error: Option<TaskError>) -> Dae
         task_type,
         error,
         facts: Default::default(),
+        ripped: None,
     }
 }
 

@@ -47,6 +47,10 @@ pub struct DaemonArgs {
     /// Eject a disc after the last task for it (daemon.yaml: `auto_eject: true`).
     #[arg(long)]
     pub auto_eject: bool,
+    /// What to notify the desktop of: all, errors or off (daemon.yaml: `notifications:`;
+    /// default all).
+    #[arg(long, value_name = "LEVEL")]
+    pub notifications: Option<crate::notify::Level>,
     /// Log level (error, warn, info, debug, trace) or a tracing filter
     /// (env AMPHIGORY_LOG; default: daemon.yaml, the webapp's log_level, else info).
     #[arg(long)]
@@ -187,6 +191,10 @@ fn options_from_args(args: &DaemonArgs, loaded: &Loaded) -> Result<DaemonOptions
     let stall = args.stall_timeout.or(file.stall_timeout).unwrap_or(120);
     options.stall_timeout = std::time::Duration::from_secs(stall);
     options.engine.auto_eject = args.auto_eject || file.auto_eject.unwrap_or(false);
+    options.notifications = args
+        .notifications
+        .or(file.notifications)
+        .unwrap_or_default();
     options.drive_labels = file.drives.clone().unwrap_or_default();
     if let Some(ms) = args.lease_ms {
         options.set_lease(std::time::Duration::from_millis(ms));

@@ -208,6 +208,11 @@ impl WatchView {
                     self.view.set_progress(&task.id, task.percent, text);
                 }
             }
+            ServerMessage::DiscNeeded(disc) if disc.waiting > 0 => {
+                self.view
+                    .println(&format!("Disc needed: {}", disc.sentence()));
+            }
+            ServerMessage::DiscNeeded(_) => {}
             ServerMessage::Lagged { missed } => {
                 let note = format!("(missed {missed} events; resynchronising)");
                 self.view.println(&note);

@@ -70,6 +70,8 @@ pub struct LocalConfig {
     /// Commands run on events (SPEC §11.1): `on_rip_complete: [/path/to/cmd, arg]`.
     /// Checked by [`parse`]: an unknown hook name is an error with its line.
     pub hooks: Option<BTreeMap<String, Vec<String>>>,
+    /// What to notify the user of: `all` (default), `errors`, `off` (SPEC §11.1).
+    pub notifications: Option<crate::notify::Level>,
 }
 
 /// Every top-level key [`LocalConfig`] reads (aliases included).
@@ -99,6 +101,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "auto_eject",
     "keep_awake",
     "hooks",
+    "notifications",
 ];
 
 /// A key the daemon does not know, where it was.
@@ -351,7 +354,7 @@ mod tests {
                     websocket_port: 1\nwiki_url: w\nheartbeat_interval: 2\nlog_level: debug\n\
                     ripped_directory: /r\ntasks_dir: /td\nstate_dir: /s\nsocket: /sock\n\
                     no_webapp: true\nheadless: false\nsimulate: [demo-dvd]\nsim_rate: 9.5\n\
-                    sim_fault: stall@5\nstall_timeout: 7\n";
+                    sim_fault: stall@5\nstall_timeout: 7\nnotifications: all\n";
         let parsed = parse(Path::new("d.yaml"), text).unwrap();
         assert!(parsed.unknown.is_empty());
         assert_eq!(parsed.config.stall_timeout, Some(7));
@@ -383,5 +386,21 @@ mod tests {
             matches!(empty, FileError::Invalid { line: Some(1), .. }),
             "{empty:?}"
         );
+    }
+
+    #[test]
+    fn notifications_take_all_errors_or_off() {
+        use crate::notify::Level;
+        let read = |text: &str| parse(Path::new("d.yaml"), text).map(|p| p.config.notifications);
+        assert_eq!(
+            read("notifications: errors\n").unwrap(),
+            Some(Level::Errors)
+        );
+        assert_eq!(read("notifications: off\n").unwrap(), Some(Level::Off));
+        assert_eq!(read("log_level: info\n").unwrap(), None);
+        let e = read("log_level: info\nnotifications: loud\n").unwrap_err();
+        let text = e.to_string();
+        assert!(text.starts_with("d.yaml:2:"), "{text}");
+        assert!(text.contains("notifications"), "{text}");
     }
 }

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use amphigory_wire::TaskError;
 use amphigory_wire::task::TaskType;
-use amphigory_wire::ws::{DaemonEventKind, DiscEventKind, Progress, ServerMessage, TaskStatusKind};
+use amphigory_wire::ws::{
+    DaemonEventKind, DiscEventKind, NeededDisc, Progress, ServerMessage, TaskStatusKind,
+};
 use tokio::sync::broadcast;
 
 /// Capacity of the broadcast channel; a receiver further behind than this lags.
@@ -69,6 +71,8 @@ pub enum DaemonEvent {
         error: Option<TaskError>,
         /// What else is known about the run (hooks pass it on); additive, all optional.
         facts: FinishedFacts,
+        /// What a successful rip wrote (notifications say it).
+        ripped: Option<RipSummary>,
     },
     /// A running task went back to `queued/` (pause now, shutdown).
     TaskRequeued {
@@ -108,11 +112,28 @@ pub enum DaemonEvent {
         /// Fingerprint, when known.
         fingerprint: Option<String>,
     },
+    /// The tasks waiting for a disc that is in no drive changed in number (SPEC §11.1);
+    /// `waiting: 0` once none waits any more (published once per change, not per task).
+    DiscNeeded {
+        /// The disc and how many wait for it.
+        disc: NeededDisc,
+    },
     /// Something a person should see.
     Error {
         /// What went wrong.
         reason: String,
     },
+}
+
+/// What a successful rip wrote, for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RipSummary {
+    /// The output file's name without `.mkv` (what the user called it).
+    pub title: String,
+    /// Size of the file written.
+    pub size_bytes: u64,
+    /// How long the rip took, when known.
+    pub seconds: Option<u64>,
 }
 
 impl DaemonEvent {
@@ -182,6 +203,7 @@ impl DaemonEvent {
                 fingerprint: fingerprint.clone(),
                 drive_id: drive_id.clone(),
             },
+            Self::DiscNeeded { disc } => ServerMessage::DiscNeeded(disc.clone()),
             Self::TaskRequeued { .. } | Self::QueueChanged { .. } => return None,
         })
     }
@@ -224,13 +246,21 @@ impl EventBus {
 
     /// Publishes an event; never blocks, never fails (no subscribers is fine).
     pub fn publish(&self, event: DaemonEvent) {
-        if let Ok(mut recent) = self.recent.lock() {
-            if recent.len() == REPLAY_LEN {
-                recent.pop_front();
+        // Sent under the lock the replay is taken under: a subscriber gets each event
+        // either in its replay or live, never both, and in the order of the replay.
+        // (`send` never blocks: a slow receiver lags instead.)
+        match self.recent.lock() {
+            Ok(mut recent) => {
+                if recent.len() == REPLAY_LEN {
+                    recent.pop_front();
+                }
+                recent.push_back(event.clone());
+                let _ = self.tx.send(event);
             }
-            recent.push_back(event.clone());
+            Err(_) => {
+                let _ = self.tx.send(event);
+            }
         }
-        let _ = self.tx.send(event);
     }
 
     /// A receiver of every event published from now on.
@@ -267,6 +297,65 @@ mod tests {
         assert_eq!(rx.recv().await.unwrap(), DaemonEvent::Paused);
     }
 
+    /// Subscribers taken while four threads publish: each one's replay followed by what
+    /// it receives live is exactly the tail of what was sent, nothing doubled or missing.
+    #[test]
+    fn replay_and_live_never_double_or_drop_under_concurrent_publishing() {
+        for _round in 0..20 {
+            let bus = EventBus::new();
+            let mut reference = bus.subscribe();
+            let subscriptions = std::thread::scope(|scope| {
+                for thread in 0..4 {
+                    let bus = &bus;
+                    scope.spawn(move || {
+                        for i in 0..200 {
+                            bus.publish(DaemonEvent::QueueChanged {
+                                depth: thread * 1000 + i,
+                            });
+                        }
+                    });
+                }
+                (0..200)
+                    .map(|_| bus.subscribe_with_replay())
+                    .collect::<Vec<_>>()
+            });
+            let mut sent = Vec::new();
+            while let Ok(e) = reference.try_recv() {
+                sent.push(e);
+            }
+            assert_eq!(sent.len(), 800);
+            for (replay, mut rx) in subscriptions {
+                let mut seen = replay;
+                while let Ok(e) = rx.try_recv() {
+                    seen.push(e);
+                }
+                let tail = &sent[sent.len() - seen.len()..];
+                let first_difference = seen.iter().zip(tail).position(|(a, b)| a != b);
+                assert_eq!(
+                    first_difference,
+                    None,
+                    "replay + live ({} events) is not the tail of what was sent",
+                    seen.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn disc_needed_is_sent_as_it_is() {
+        let disc = NeededDisc {
+            fingerprint: "br-1".into(),
+            volume_name: None,
+            waiting: 2,
+            rips: 2,
+        };
+        let event = DaemonEvent::DiscNeeded { disc: disc.clone() };
+        assert_eq!(
+            event.to_server_message(),
+            Some(ServerMessage::DiscNeeded(disc))
+        );
+    }
+
     #[test]
     fn finished_maps_to_status_by_error() {
         let ok = DaemonEvent::TaskFinished {
@@ -274,6 +363,7 @@ mod tests {
             task_type: TaskType::Rip,
             error: None,
             facts: FinishedFacts::default(),
+            ripped: None,
         };
         assert_eq!(
             ok.to_server_message(),
@@ -288,6 +378,7 @@ mod tests {
                 None,
             )),
             facts: FinishedFacts::default(),
+            ripped: None,
         };
         assert_eq!(
             failed.to_server_message(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use amphigory_wire::drive::{DriveState, DriveStatus};
 use amphigory_wire::task::TaskType;
-use amphigory_wire::ws::{ServerMessage, SyncDisc, SyncTask};
+use amphigory_wire::ws::{NeededDisc, ServerMessage, SyncDisc, SyncTask};
 use serde::Serialize;
 use tokio::sync::watch;
 
@@ -70,6 +70,9 @@ pub struct StatusSnapshot {
     /// task starts (and in daemons without one), so the reply simply lacks it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keep_awake: Option<amphigory_wire::control::KeepAwakeStatus>,
+    /// Discs queued tasks wait for that are in no drive (SPEC §11.1), in the order they
+    /// were first needed: the last is the latest.
+    pub discs_needed: Vec<NeededDisc>,
 }
 
 impl StatusSnapshot {
@@ -100,6 +103,7 @@ impl StatusSnapshot {
             paused: self.paused,
             queue_depth: self.queue_depth,
             drives: self.drives.clone(),
+            discs_needed: self.discs_needed.clone(),
         }
     }
 
@@ -119,6 +123,11 @@ impl StatusSnapshot {
             .iter_mut()
             .find(|d| drive_matches(d, id_or_device))
     }
+}
+
+/// The status problem of a needed disc: `disc needed: Insert X — 3 rips wait for it`.
+pub fn disc_needed_problem(disc: &NeededDisc) -> String {
+    format!("disc needed: {}", disc.sentence())
 }
 
 /// Does `needle` name this drive (its id, its device, or the device without `/dev/`)?

@@ -89,10 +89,16 @@ pub struct DaemonOptions {
     /// Lose this share (%) of file-system events on purpose, as shared mounts do: tests
     /// of the safety rescan (hidden option).
     pub fs_event_loss: u8,
-    /// Keep the machine awake while a task runs (daemon.yaml `keep_awake`).
+    /// Keep the machine awake while a task runs (SPEC §11.1). Off unless asked for, as
+    /// `notifications`: the command line turns daemon.yaml's `keep_awake` (default true)
+    /// into this, while in-process daemons (the demo, tests) leave the system bus alone.
     pub keep_awake: bool,
     /// Commands run on events (daemon.yaml `hooks:`).
     pub hooks: crate::hooks::HookOptions,
+    /// What to notify the user of (SPEC §11.1). Off unless asked for: the command line
+    /// turns daemon.yaml's `notifications:` (default `all`) into this, while in-process
+    /// daemons (the demo, tests) stay quiet on the desktop.
+    pub notifications: crate::notify::Level,
 }
 
 impl DaemonOptions {
@@ -117,8 +123,9 @@ impl DaemonOptions {
             lease: crate::queue::LEASE,
             sim_free_space_margin: None,
             fs_event_loss: 0,
-            keep_awake: true,
+            keep_awake: false,
             hooks: crate::hooks::HookOptions::default(),
+            notifications: crate::notify::Level::Off,
         }
     }
 
@@ -272,6 +279,8 @@ pub async fn start(
         detection,
         pending: std::mem::take(&mut recovery.pending),
     });
+    // Subscribed before the engine starts, so no event of this life is missed.
+    crate::notify::spawn(options.notifications, &bus, &tasks, &shutdown);
     tasks.spawn(engine.run(shutdown.clone()));
     let mut handle = DaemonHandle {
         bus,

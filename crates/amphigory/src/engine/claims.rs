@@ -49,7 +49,7 @@ impl Engine {
             reason: running.reason.clone(),
             claim: Arc::new(claim),
         };
-        let generation = disc.map(|d| d.generation);
+        let (generation, run) = (disc.map(|d| d.generation), running.run);
         if let Some(entry) = self.registry.drives.get_mut(index) {
             if let (true, None, Some(disc)) = (scan_task, &job.cached_scan, entry.disc.as_mut()) {
                 disc.scan = DiscScan::Running;
@@ -63,6 +63,7 @@ impl Engine {
             let _ = done
                 .send(Done::Task {
                     drive_id,
+                    run,
                     generation,
                     scan_task,
                     outcome,

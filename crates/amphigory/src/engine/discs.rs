@@ -80,7 +80,9 @@ impl Engine {
         let Some(index) = self.registry.position(device) else {
             return;
         };
-        let entry = self.registry.drives.remove(index);
+        let Some(entry) = self.registry.remove(index) else {
+            return;
+        };
         tracing::info!("drive {} at {device} went away", entry.slot.drive_id);
         self.ctx
             .status
@@ -217,7 +219,7 @@ impl Engine {
         disc.scan = DiscScan::Running;
         let generation = disc.generation;
         let running = Running::new(None);
-        let cancel = running.cancel.clone();
+        let (run, cancel) = (running.run, running.cancel.clone());
         entry.running = Some(running);
         let (drive_id, device) = (entry.slot.drive_id.clone(), entry.slot.device.clone());
         tracing::info!("scanning the disc in {device}");
@@ -232,6 +234,7 @@ impl Engine {
             let _ = done
                 .send(Done::DiscScan {
                     drive_id,
+                    run,
                     generation,
                     outcome,
                 })
@@ -242,16 +245,19 @@ impl Engine {
     pub(super) fn disc_scan_done(
         &mut self,
         drive_id: &str,
+        run: u64,
         generation: u64,
         outcome: Result<ScanResult, RunError>,
     ) {
+        if !self.registry.finish(drive_id, run) {
+            return; // the drive went away meanwhile; what runs there now is not this
+        }
         let Some(index) = self.registry.position(drive_id) else {
             return;
         };
         let Some(entry) = self.registry.drives.get_mut(index) else {
             return;
         };
-        entry.running = None;
         let Some(disc) = entry.disc.as_mut().filter(|d| d.generation == generation) else {
             return; // the disc left (or was swapped) while it was being scanned
         };

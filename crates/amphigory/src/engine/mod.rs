@@ -11,10 +11,12 @@
 //! - `upkeep`: commands, the PAUSED marker and queue depth, expired claims, the queue
 //!   directory's problems.
 //! - `pending`: results that could not be written yet, retried with backoff.
+//! - `needed`: "disc needed", tasks waiting for a disc in no drive, counted per disc.
 //! - [`results`]: the result files.
 
 mod claims;
 mod discs;
+mod needed;
 mod output;
 mod pending;
 mod problems;
@@ -173,6 +175,8 @@ enum Done {
     /// A queue task on the disc of `generation` (`None`: the drive was empty).
     Task {
         drive_id: String,
+        /// [`Running::run`] of the work that ended.
+        run: u64,
         generation: Option<u64>,
         scan_task: bool,
         outcome: task_run::Summary,
@@ -180,6 +184,8 @@ enum Done {
     /// The proactive scan of the disc of this generation.
     DiscScan {
         drive_id: String,
+        /// [`Running::run`] of the scan.
+        run: u64,
         generation: u64,
         outcome: Result<ScanResult, RunError>,
     },
@@ -202,6 +208,7 @@ pub struct Engine {
     depth: usize,
     pending: PendingResults,
     queue_problems: ProblemSlot,
+    needed: needed::NeededDiscs,
     /// The last pass's error, logged once until it changes.
     scan_error: Option<String>,
 }
@@ -237,6 +244,7 @@ impl Engine {
             depth: usize::MAX,
             pending: PendingResults::default(),
             queue_problems: ProblemSlot::default(),
+            needed: needed::NeededDiscs::default(),
             scan_error: None,
         };
         for PendingResult {
@@ -268,6 +276,10 @@ impl Engine {
         loop {
             self.refresh_pause_and_depth();
             self.dispatch();
+            // Again: what was just claimed no longer waits, and subscribers hear the
+            // queue emptied before its last task can finish ("all done" relies on it).
+            self.refresh_pause_and_depth();
+            self.update_discs_needed();
             self.ctx.queue.prepare_claim();
             tokio::select! {
                 biased;
@@ -337,21 +349,24 @@ impl Engine {
         match done {
             Done::Task {
                 drive_id,
+                run,
                 generation,
                 scan_task,
                 outcome,
-            } => self.task_done(&drive_id, generation, scan_task, outcome),
+            } => self.task_done(&drive_id, run, generation, scan_task, outcome),
             Done::DiscScan {
                 drive_id,
+                run,
                 generation,
                 outcome,
-            } => self.disc_scan_done(&drive_id, generation, outcome),
+            } => self.disc_scan_done(&drive_id, run, generation, outcome),
         }
     }
 
     fn task_done(
         &mut self,
         drive_id: &str,
+        run: u64,
         generation: Option<u64>,
         scan_task: bool,
         outcome: task_run::Summary,
@@ -364,10 +379,12 @@ impl Engine {
             } = *unwritten;
             self.pending.push(&self.ctx, claim, result, &error);
         }
+        if !self.registry.finish(drive_id, run) {
+            return; // the drive went away meanwhile; what runs there now is not this
+        }
         let Some(entry) = self.registry.get_mut(drive_id) else {
-            return; // the drive went away meanwhile
+            return;
         };
-        entry.running = None;
         let same_disc = entry
             .disc
             .as_mut()
@@ -385,10 +402,7 @@ impl Engine {
     }
 
     fn running(&self) -> impl Iterator<Item = &Running> {
-        self.registry
-            .drives
-            .iter()
-            .filter_map(|d| d.running.as_ref())
+        self.registry.running()
     }
 
     /// Queue tasks running now (proactive scans are not queue tasks).
@@ -444,5 +458,6 @@ pub(crate) fn rejected_event(rejected: &crate::queue::Rejected) -> DaemonEvent {
         task_type: rejected.task_type.clone(),
         error: Some(rejected.error()),
         facts: crate::core::FinishedFacts::default(),
+        ripped: None,
     }
 }

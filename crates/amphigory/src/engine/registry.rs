@@ -2,6 +2,7 @@
 //! cached scan, what runs there, and the rule that routes a task to a drive. Plain data
 //! and pure decisions; the engine owns one and turns its answers into actions.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use amphigory_wire::scan::ScanResult;
@@ -10,8 +11,13 @@ use tokio_util::sync::CancellationToken;
 use super::{DriveSlot, StopReason};
 use crate::queue::{Task, TaskKind};
 
+/// Numbers every piece of work, so that its end clears its own entry and no other.
+static NEXT_RUN: AtomicU64 = AtomicU64::new(1);
+
 /// Work running on a drive: a queue task, or the proactive scan of a new disc.
 pub(crate) struct Running {
+    /// Which run this is (unique in the process).
+    pub(crate) run: u64,
     /// The queue task, `None` for a proactive scan.
     pub(crate) task_id: Option<String>,
     pub(crate) cancel: CancellationToken,
@@ -21,6 +27,7 @@ pub(crate) struct Running {
 impl Running {
     pub(crate) fn new(task_id: Option<String>) -> Self {
         Self {
+            run: NEXT_RUN.fetch_add(1, Ordering::Relaxed),
             task_id,
             cancel: CancellationToken::new(),
             reason: Arc::new(OnceLock::new()),
@@ -116,6 +123,13 @@ pub(crate) struct Registry {
     /// Detection has reported everything present at start-up.
     pub(crate) settled: bool,
     generations: u64,
+    /// Work whose drive went away while it was still ending (its child being stopped):
+    /// kept, so it can still be stopped at shutdown, and given back to the drive if it
+    /// returns first, so that nothing else starts there until it has ended.
+    orphans: Vec<(DriveSlot, Running)>,
+    /// Volume names of the discs seen in this life, by fingerprint: "disc needed" names
+    /// a disc that went out by its volume name rather than its fingerprint.
+    volumes: std::collections::HashMap<String, String>,
 }
 
 impl Registry {
@@ -136,17 +150,57 @@ impl Registry {
         self.drives.iter_mut().find(|d| d.slot.is_named(name))
     }
 
-    /// Adds a drive unless it is known; returns whether it was new.
+    /// Adds a drive unless it is known; returns whether it was new. Work still ending
+    /// from the drive's last appearance makes it busy again.
     pub(crate) fn add(&mut self, slot: DriveSlot) -> bool {
         if self.position(&slot.device).is_some() {
             return false;
         }
+        let running = self
+            .orphans
+            .iter()
+            .position(|(gone, _)| gone.device == slot.device)
+            .map(|i| self.orphans.swap_remove(i).1);
         self.drives.push(DriveEntry {
             slot,
             disc: None,
-            running: None,
+            running,
         });
         true
+    }
+
+    /// Removes the drive at `index`; what runs there is kept until it ends.
+    pub(crate) fn remove(&mut self, index: usize) -> Option<DriveEntry> {
+        if index >= self.drives.len() {
+            return None;
+        }
+        let mut entry = self.drives.remove(index);
+        if let Some(running) = entry.running.take() {
+            self.orphans.push((entry.slot.clone(), running));
+        }
+        Some(entry)
+    }
+
+    /// Forgets run `run`, which ended. True when it was the work of `drive_id`'s entry;
+    /// false when it had lost its drive (or was already forgotten), so that its end
+    /// touches nothing of the work there now.
+    pub(crate) fn finish(&mut self, drive_id: &str, run: u64) -> bool {
+        if let Some(entry) = self.get_mut(drive_id)
+            && entry.running.as_ref().is_some_and(|r| r.run == run)
+        {
+            entry.running = None;
+            return true;
+        }
+        self.orphans.retain(|(_, r)| r.run != run);
+        false
+    }
+
+    /// Everything running, on a drive or ending after its drive went away.
+    pub(crate) fn running(&self) -> impl Iterator<Item = &Running> {
+        self.drives
+            .iter()
+            .filter_map(|d| d.running.as_ref())
+            .chain(self.orphans.iter().map(|(_, r)| r))
     }
 
     /// A fresh disc record (a new generation) whose scan is pending.
@@ -156,12 +210,20 @@ impl Registry {
         fingerprint: Option<String>,
     ) -> Disc {
         self.generations += 1;
+        if let (Some(fp), Some(volume)) = (&fingerprint, &volume_name) {
+            self.volumes.insert(fp.clone(), volume.clone());
+        }
         Disc {
             generation: self.generations,
             volume_name,
             fingerprint,
             scan: DiscScan::Pending,
         }
+    }
+
+    /// The volume name of the disc with this fingerprint, when one was seen.
+    pub(crate) fn volume_of(&self, fingerprint: &str) -> Option<&str> {
+        self.volumes.get(fingerprint).map(String::as_str)
     }
 
     /// A finished scan of a disc with this fingerprint, in any drive (two copies of one
@@ -227,6 +289,22 @@ impl Registry {
                     .map(|d| d.slot.drive_id.clone())
                     .collect(),
             ),
+        }
+    }
+
+    /// The fingerprint of the disc `task` waits for when that disc is in no drive of
+    /// this daemon (SPEC §11.1 "disc needed"): a task naming a disc that is nowhere
+    /// here, or naming an empty drive of ours and a disc. `None` while detection has not
+    /// settled, and for tasks meant for another daemon's drive.
+    pub(crate) fn needed_disc<'t>(&self, task: &'t Task) -> Option<&'t str> {
+        let wanted = task.disc_fingerprint.as_deref()?;
+        if !self.settled {
+            return None;
+        }
+        match self.route(task) {
+            Route::Wait(Some(_)) => Some(wanted),
+            Route::Elsewhere if task.drive.is_none() => Some(wanted),
+            _ => None,
         }
     }
 
@@ -322,6 +400,28 @@ mod tests {
     }
 
     #[test]
+    fn a_disc_is_needed_when_no_drive_of_ours_holds_it() {
+        let mut r = registry(&[Some("dvd-a"), None]);
+        assert_eq!(r.needed_disc(&task(None, Some("br-b"))), Some("br-b"));
+        assert_eq!(r.needed_disc(&task(None, Some("dvd-a"))), None);
+        assert_eq!(r.needed_disc(&task(None, None)), None);
+        // Naming our empty drive and a disc: that disc is needed there.
+        assert_eq!(
+            r.needed_disc(&task(Some("sr1"), Some("br-b"))),
+            Some("br-b")
+        );
+        // Another daemon's drive: not ours to ask for.
+        assert_eq!(
+            r.needed_disc(&task(Some("other@host:sr0"), Some("br-b"))),
+            None
+        );
+        r.settled = false;
+        assert_eq!(r.needed_disc(&task(None, Some("br-b"))), None);
+        let _ = r.new_disc(Some("MATRIX".into()), Some("br-b".into()));
+        assert_eq!(r.volume_of("br-b"), Some("MATRIX"));
+    }
+
+    #[test]
     fn an_unreadable_fingerprint_is_a_guess_only_when_alone() {
         assert_eq!(
             registry(&[Some(""), None]).route(&task(None, Some("br-b"))),
@@ -395,5 +495,31 @@ mod tests {
         r.drives[0].disc.as_mut().unwrap().scan = DiscScan::Done(Arc::new(scan));
         assert!(r.scan_of("br-b").is_some());
         assert!(r.scan_of("br-c").is_none());
+    }
+
+    #[test]
+    fn work_outlives_its_drive_and_its_end_clears_only_itself() {
+        let mut r = registry(&[Some("br-a")]);
+        let a = Running::new(Some("a-rip".into()));
+        let a_run = a.run;
+        r.drives[0].running = Some(a);
+        let slot = r.drives[0].slot.clone();
+        r.remove(0).unwrap();
+        assert_eq!(r.running().count(), 1, "still stoppable at shutdown");
+        // The drive returns before A has ended: it is busy with A.
+        r.add(slot.clone());
+        assert!(!r.drives[0].is_free());
+        assert!(r.finish(&slot.drive_id, a_run));
+        assert!(r.drives[0].is_free());
+        // B runs; a stale end (A's again, or an unknown run) leaves B alone.
+        let b = Running::new(Some("b-rip".into()));
+        let b_run = b.run;
+        r.drives[0].running = Some(b);
+        assert!(!r.finish(&slot.drive_id, a_run));
+        assert!(!r.drives[0].is_free());
+        // A drive gone for good: its work's end forgets it.
+        r.remove(0).unwrap();
+        assert!(!r.finish(&slot.drive_id, b_run));
+        assert_eq!(r.running().count(), 0);
     }
 }

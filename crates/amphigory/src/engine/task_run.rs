@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::claims::claim_lost;
 use super::results::{self, RipFacts, RunClock};
 use super::{DriveSlot, EngineContext, StopReason};
+use crate::core::events::RipSummary;
 use crate::core::status::RunningTask;
 use crate::core::{DaemonEvent, FinishedFacts};
 use crate::makemkv::progress::ProgressUpdate;
@@ -132,6 +133,7 @@ fn finished_event(task: &Task, result: &TaskResult, job: Option<&Job>) -> Daemon
         task_id: task.id.clone(),
         task_type: task.task_type(),
         error: result.error.clone(),
+        ripped: rip_summary(result),
         facts: finished_facts(task, result, job),
     }
 }
@@ -158,6 +160,24 @@ fn finished_facts(task: &Task, result: &TaskResult, job: Option<&Job>) -> Finish
             .or_else(|| job.and_then(|j| j.disc_fingerprint.clone())),
         volume: job.and_then(|j| j.disc_volume.clone()),
     }
+}
+
+/// What a successful rip wrote, from its result.
+fn rip_summary(result: &TaskResult) -> Option<RipSummary> {
+    if result.error.is_some() {
+        return None;
+    }
+    let output: RipOutput = serde_json::from_value(result.result.clone()?).ok()?;
+    let file = std::path::Path::new(&output.destination.filename);
+    let title = file.file_stem().map_or_else(
+        || output.destination.filename.clone(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    Some(RipSummary {
+        title,
+        size_bytes: output.size_bytes,
+        seconds: result.duration_seconds,
+    })
 }
 
 /// Logs and publishes a task whose result became durable later (see `pending`).

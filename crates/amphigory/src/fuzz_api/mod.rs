@@ -19,6 +19,7 @@
 //! | `uevent` (Linux) | netlink payloads, `udevadm` text | a payload printed back parses to the same event |
 //! | [`drutil_text`], [`drutil_xml`] | `drutil status` text and `-xml` | facts only with a medium and blocks; fingerprints computable |
 //! | [`sim_state`] | simulated drives' state and pid files | state survives the writer; faults print and parse back |
+//! | [`matroska_header`] | the start of a rip's output file | reading ends; a Matroska doctype and a sane duration; the simulator's header reads back with its duration |
 
 mod config;
 mod drives;
@@ -26,6 +27,7 @@ mod makemkv;
 mod queue;
 mod servers;
 mod sim;
+mod verify;
 
 pub use config::{daemon_yaml, webapp_config};
 #[cfg(target_os = "linux")]
@@ -35,6 +37,7 @@ pub use makemkv::{robot_lines, scan_transcript};
 pub use queue::{task_file, tasks_json};
 pub use servers::{control_lines, ws_message};
 pub use sim::sim_state;
+pub use verify::matroska_header;
 
 /// A property of a decoder that an input broke.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -129,6 +129,7 @@ impl Matcher {
                 task_type,
                 error,
                 facts,
+                ..
             } => {
                 self.worked = true;
                 let hook = match (error, task_type) {
@@ -175,6 +176,7 @@ mod tests {
             task_id: "t1".into(),
             task_type: TaskType::Rip,
             error,
+            ripped: None,
             facts: FinishedFacts {
                 drive_id: Some("me@h:sr0".into()),
                 output_path: Some("/out/a.mkv".into()),

@@ -207,6 +207,17 @@ impl Queue {
         Ok(index.groups.values().map(|g| g.sample.clone()).collect())
     }
 
+    /// Like [`Queue::waiting_tasks`], each with the number of tasks of its group (the
+    /// same drive, disc fingerprint and type): "3 rips wait for this disc".
+    pub fn waiting_counts(&self) -> Result<Vec<(Task, usize)>, QueueError> {
+        let index = self.synced_index()?;
+        Ok(index
+            .groups
+            .values()
+            .map(|g| (g.sample.clone(), g.members.len()))
+            .collect())
+    }
+
     /// The tasks failed as invalid since the last call, oldest first.
     pub fn take_rejected(&self) -> Vec<Rejected> {
         let mut list = self.rejected.lock().unwrap_or_else(PoisonError::into_inner);

@@ -35,8 +35,10 @@ mod id {
 
 /// Nanoseconds per tick: Matroska's default, a millisecond.
 const TIMESTAMP_SCALE_NS: u64 = 1_000_000;
-/// Bytes of an element header with an 8-byte size.
+/// Bytes of an 8-byte size (a length marker and 7 bytes).
 const SIZED_HEADER: u64 = 8;
+/// Bytes of the Segment's and a Cluster's ids.
+const LONG_ID: u64 = 4;
 
 /// The bytes a file of `total_size` bytes starts with, for a title of `duration_seconds`;
 /// the rest of the file (zeros) belongs to the final Void element. A title smaller than
@@ -88,9 +90,10 @@ pub fn header(duration_seconds: f64, total_size: u64) -> Vec<u8> {
     // Segment: Info, Tracks, then a Cluster holding its Timestamp and the Void.
     let fixed = [info, tracks].concat();
     let before_segment = ebml.len() as u64;
-    let cluster_header = SIZED_HEADER;
+    let cluster_header = LONG_ID + SIZED_HEADER;
     let void_header = 1 + SIZED_HEADER;
     let minimum = before_segment
+        + LONG_ID
         + SIZED_HEADER
         + fixed.len() as u64
         + cluster_header
@@ -156,6 +159,18 @@ mod tests {
         assert_eq!(facts.doc_type, "matroska");
         let seconds = facts.duration_seconds.unwrap();
         assert!((seconds - 6_300.0).abs() < 1e-6, "{seconds}");
+    }
+
+    #[test]
+    fn the_segment_ends_where_the_file_does() {
+        let bytes = header(6_300.0, 4096);
+        // The EBML header (its 12-byte header and data), then the Segment's id and size.
+        let ebml = 12 + u64::from(bytes[11]);
+        let at = usize::try_from(ebml).unwrap() + 5;
+        let size = bytes[at..at + 7]
+            .iter()
+            .fold(0u64, |n, b| (n << 8) | u64::from(*b));
+        assert_eq!(ebml + 12 + size, 4096);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use amphigory_wire::drive::{DriveState, DriveStatus};
 use amphigory_wire::task::TaskType;
+use amphigory_wire::ws::NeededDisc;
 
 use crate::core::StatusSnapshot;
 use crate::core::status::RunningTask;
@@ -103,6 +104,21 @@ pub(super) fn queue_line(depth: usize, paused: bool) -> String {
     let noun = if depth == 1 { "task" } else { "tasks" };
     let paused = if paused { " · paused" } else { "" };
     format!("Queue: {depth} {noun}{paused}")
+}
+
+/// The latest needed disc: `⏏ Insert MATRIX — 3 rips wait for it`, with `(+1 more
+/// disc)` when others are needed too (all are in `amphigory status`).
+pub(super) fn disc_needed_line(needed: &[NeededDisc]) -> Option<String> {
+    let latest = needed.last()?;
+    let mut line = format!("⏏ {}", latest.sentence());
+    match needed.len() - 1 {
+        0 => {}
+        1 => line.push_str(" (+1 more disc)"),
+        more => {
+            let _ = write!(line, " (+{more} more discs)");
+        }
+    }
+    Some(line)
 }
 
 /// `Amphigory — Ripping 45%`, `Amphigory — idle, 2 queued (paused)`.

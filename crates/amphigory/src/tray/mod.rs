@@ -49,7 +49,8 @@ use crate::core::StatusSnapshot;
 pub use lines::{eta_text, progress_bar};
 pub use session::{TrayHandle, TrayLink, run};
 
-use lines::{disc_lines, drive_name_of, queue_line, task_line, tooltip};
+use crate::core::status::disc_needed_problem;
+use lines::{disc_lines, disc_needed_line, drive_name_of, queue_line, task_line, tooltip};
 
 /// At most this many problem lines in the menu (the rest are in `amphigory status`).
 const MAX_PROBLEM_LINES: usize = 3;
@@ -352,7 +353,17 @@ impl TrayMenu {
             status.queue_depth,
             status.paused,
         )));
-        let problems = status.problems.iter().take(MAX_PROBLEM_LINES);
+        if let Some(line) = disc_needed_line(&status.discs_needed) {
+            items.push(MenuItem::Info(line));
+        }
+        // A needed disc has its own line above; its problem line would only repeat it.
+        let needed: Vec<String> = status
+            .discs_needed
+            .iter()
+            .map(disc_needed_problem)
+            .collect();
+        let problems = status.problems.iter().filter(|p| !needed.contains(p));
+        let problems = problems.take(MAX_PROBLEM_LINES);
         items.extend(problems.map(|p| MenuItem::Info(format!("⚠ {p}"))));
         let action = |action, enabled| MenuItem::Action { action, enabled };
         let has_webapp = config.webapp_url.is_some();

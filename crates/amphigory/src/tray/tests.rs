@@ -232,6 +232,43 @@ fn problems_show_as_lines_and_overlays() {
     );
 }
 
+#[test]
+fn the_latest_needed_disc_has_a_line_of_its_own() {
+    use amphigory_wire::ws::NeededDisc;
+    let disc = |fp: &str, volume: Option<&str>, waiting| NeededDisc {
+        fingerprint: fp.into(),
+        volume_name: volume.map(str::to_owned),
+        waiting,
+        rips: waiting,
+    };
+    let needed = vec![disc("dvd-1", None, 1), disc("br-2", Some("MATRIX"), 3)];
+    let status = StatusSnapshot {
+        problems: needed
+            .iter()
+            .map(crate::core::status::disc_needed_problem)
+            .chain(["makemkvcon not found".to_owned()])
+            .collect(),
+        discs_needed: needed,
+        ..StatusSnapshot::default()
+    };
+    let menu = TrayMenu::new(&status, &TrayConfig::default());
+    let titles: Vec<&str> = menu.items.iter().map(MenuItem::title).collect();
+    let queue = titles.iter().position(|t| t.starts_with("Queue:")).unwrap();
+    assert_eq!(
+        titles[queue + 1..queue + 3],
+        [
+            "⏏ Insert MATRIX — 3 rips wait for it (+1 more disc)",
+            "⚠ makemkvcon not found",
+        ]
+    );
+    assert!(
+        !titles.iter().any(|t| t.contains("disc needed")),
+        "{titles:?}"
+    );
+    let none = TrayMenu::new(&StatusSnapshot::default(), &TrayConfig::default());
+    assert!(!none.items.iter().any(|i| i.title().starts_with('⏏')));
+}
+
 /// Every combination of drives, work, pause, link, problems and URLs: the icon and the
 /// enabled items follow the rules of SPEC §10.
 #[test]

@@ -5,6 +5,7 @@
 //! [`verify`] is pure: the header facts (or why they could not be read) in, a
 //! [`Verification`] out. [`check_file`] adds the one read of the file.
 
+mod ebml;
 pub mod header;
 
 use std::path::Path;

@@ -379,6 +379,11 @@ impl Rig {
             self.hand_over(&spec.name, uid);
             command.uid(uid).gid(uid);
         }
+        // No desktop notifications from tests unless a test asks for them (and gives
+        // the daemon a bus of its own).
+        if !spec.args.iter().any(|a| a == "--notifications") {
+            command.args(["--notifications", "off"]);
+        }
         match &spec.tray_bus {
             Some(bus) => command.env("DBUS_SESSION_BUS_ADDRESS", bus),
             None => command.arg("--headless"),

@@ -6,13 +6,13 @@
 )]
 #![allow(dead_code)]
 //! Shared test helpers: locating the shared fixtures beside the repository, and
-//! [`daemon`], the harness that runs the real daemon process in a temporary directory;
-//! [`private_bus`], a D-Bus daemon of one test alone.
+//! [`daemon`], the harness that runs the real daemon process in a temporary directory.
 
 use std::path::PathBuf;
 
 pub mod daemon;
-pub mod private_bus;
+#[cfg(target_os = "linux")]
+pub mod dbus;
 pub mod queue;
 
 /// `<repo>/../shared/fixtures/<rel>`. When the shared folder is missing (a bare clone) the

@@ -1,16 +1,16 @@
-//! A `dbus-daemon` of one test alone (Debian's `dbus` package), started with the session
-//! configuration (any client may own any name, so a test can play logind or a
-//! notification server on it). Without `dbus-daemon` a test is skipped with a notice,
-//! except under `CI=true`, where `.ci/run` installs it and a skip would hide regressions.
+//! A private D-Bus session bus for the tests that need one (the tray, notifications):
+//! `dbus-daemon --session` (Debian's `dbus` package). Without it a test is skipped with a
+//! notice, except under `CI=true`, where `.ci/run` installs it and a skip would hide
+//! regressions.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
 
-/// A running private bus; killed on drop.
+/// A `dbus-daemon --session` of this test alone; killed on drop.
 pub struct PrivateBus {
     child: Child,
     _stdout: BufReader<ChildStdout>,
-    /// Its address, for `DBUS_SESSION_BUS_ADDRESS` / `DBUS_SYSTEM_BUS_ADDRESS`.
+    /// Its address, for `DBUS_SESSION_BUS_ADDRESS`.
     pub address: String,
 }
 
