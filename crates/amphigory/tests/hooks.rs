@@ -147,13 +147,8 @@ fn a_hook_past_its_limit_is_killed_with_its_group_and_a_failing_hook_is_logged()
     let rig = Rig::new();
     let dir = rig.root().join("slow");
     fs::create_dir(&dir).unwrap();
-    // Starts a grandchild in its own group, says so, and hangs waiting for it.
-    let slow = script(
-        rig.root(),
-        "slow.sh",
-        "sleep 1000 &\necho $! > \"$1/.pid\"\nmv \"$1/.pid\" \"$1/child.pid\"\n\
-         echo about to hang >&2\nwait\n",
-    );
+    // Its grandchild is in the hook's process group: the kill must reach it too.
+    let slow = script(rig.root(), "slow.sh", HANG);
     let fail = script(rig.root(), "fail.sh", "echo something broke >&2\nexit 3\n");
     let yaml = format!(
         "hooks:\n  on_rip_complete: [{}, {}]\n  on_queue_empty: [{}]\n",
@@ -166,15 +161,7 @@ fn a_hook_past_its_limit_is_killed_with_its_group_and_a_failing_hook_is_logged()
     let result = rig.wait_result(&id, WAIT);
     assert_eq!(result["status"], "success", "{result:#}");
 
-    let pid_file = dir.join("child.pid");
-    wait_for("the hook's grandchild", WAIT, &[&dir], || {
-        pid_file.is_file().then_some(())
-    });
-    let grandchild: i32 = fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let grandchild = grandchild_of(&dir);
     assert!(alive(grandchild), "the grandchild runs while the hook does");
     let killed = daemon.wait_log(
         "still running after 1.5s: its process group was killed",
@@ -191,6 +178,52 @@ fn a_hook_past_its_limit_is_killed_with_its_group_and_a_failing_hook_is_logged()
     let failed = daemon.wait_log("hook on_queue_empty (", WAIT);
     assert!(failed.contains("failed: exit status: 3"), "{failed}");
     assert!(failed.contains("stderr: something broke"), "{failed}");
+}
+
+/// Starts a grandchild (in the hook's process group), writes its pid to `$1/child.pid` and hangs waiting for it.
+const HANG: &str = "sleep 1000 &\necho $! > \"$1/.pid\"\nmv \"$1/.pid\" \"$1/child.pid\"\n\
+                    echo about to hang >&2\nwait\n";
+
+/// The pid in `<dir>/child.pid`, once the hook wrote it.
+fn grandchild_of(dir: &Path) -> i32 {
+    let pid_file = dir.join("child.pid");
+    wait_for("the hook's grandchild", WAIT, &[dir], || {
+        pid_file.is_file().then_some(())
+    });
+    fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn stopping_the_daemon_ends_a_running_hook_and_everything_it_started() {
+    let rig = Rig::new();
+    let dir = rig.root().join("hang");
+    fs::create_dir(&dir).unwrap();
+    let hang = script(rig.root(), "hang.sh", HANG);
+    let yaml = format!(
+        "hooks:\n  on_rip_complete: [{}, {}]\n",
+        hang.display(),
+        dir.display()
+    );
+    // The default 60 s limit: only the shutdown can end this hook within the test.
+    let mut daemon = daemon_with(&rig, "stop", &yaml, &[]);
+    let (id, _file) = rig.enqueue_rip(TITLE_6, "Hang");
+    assert_eq!(rig.wait_result(&id, WAIT)["status"], "success");
+    let grandchild = grandchild_of(&dir);
+    assert!(alive(grandchild));
+    daemon.stop();
+    let log = daemon.log_text();
+    assert!(
+        log.lines().any(|l| l.contains("hook on_rip_complete (")
+            && l.contains("stopped: the daemon is shutting down")),
+        "{log}"
+    );
+    wait_for("the hook's grandchild to be gone", WAIT, &[], || {
+        (!alive(grandchild)).then_some(())
+    });
 }
 
 #[test]
