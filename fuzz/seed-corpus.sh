@@ -126,6 +126,14 @@ simulate: [demo-bluray, demo-dvd]
 sim_rate: 500.5
 unknown_key: 1
 EOF
+seed daemon_yaml hooks <<'EOF'
+keep_awake: false
+hooks:
+  on_rip_complete: [/usr/local/bin/move, --verbose]
+  # comment
+  "on_queue_empty": [systemctl, suspend]
+  on_rip_done: [x]
+EOF
 seed daemon_yaml anchors <<'EOF'
 ---
 base: &b {a: 1, b: [x, y]}

@@ -10,6 +10,21 @@ use crate::ws::ServerMessage;
 /// Protocol number; the CLI refuses a daemon speaking another one.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// `keep_awake` in the `status` reply (SPEC §11.1): whether the daemon holds the
+/// machine awake now. Absent from older daemons' replies, so readers default it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeepAwakeStatus {
+    /// `keep_awake: false` in daemon.yaml turns it off.
+    pub enabled: bool,
+    /// An inhibitor (Linux) or power assertion (macOS) is held right now.
+    pub held: bool,
+    /// What holds it: `logind`, `iokit`, or `none` where there is no backend.
+    pub backend: String,
+    /// Why it is not held although tasks run (no system bus, logind refused…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
 /// A request as it arrives: `{"action": "...", "args": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RawRequest {

@@ -19,6 +19,10 @@
 //!   against what was expected (SPEC §11.2).
 //! - [`history`]: `history.jsonl` in the state directory, one line per finished task, and
 //!   the per-drive averages read from it (SPEC §11.2).
+//! - [`awake`]: keeping the machine awake while a task runs (SPEC §11.1): a logind
+//!   inhibitor on Linux, an IOKit power assertion on macOS, behind a small trait.
+//! - [`hooks`]: the user's commands run on events (SPEC §11.1): which event calls which
+//!   hook, and the supervised hook process (process group, time limit, stderr tail).
 //! - [`daemon`]: wires queue, drives, runner and engine together; `run` takes its
 //!   shutdown signal.
 //! - [`config`]: `daemon.yaml`, the webapp's `/config.json` and its cache, precedence
@@ -46,6 +50,7 @@
 //! Wire types (task and result files, WebSocket and control-socket messages) live in the
 //! `amphigory-wire` crate, shared with every peer.
 
+pub mod awake;
 pub mod cli;
 pub mod config;
 pub mod core;
@@ -58,6 +63,7 @@ pub(crate) mod fswatch;
 #[doc(hidden)]
 pub mod fuzz_api;
 pub mod history;
+pub mod hooks;
 pub mod makemkv;
 pub mod notify;
 pub mod queue;

@@ -124,6 +124,7 @@ fn finished(task_id: &str, task_type: TaskType, error: Option<TaskError>) -> Dae
         task_id: task_id.into(),
         task_type,
         error,
+        facts: Default::default(),
         ripped: None,
     }
 }

@@ -308,7 +308,7 @@ _amphigory() {
             return 0
             ;;
         amphigory__subcmd__daemon)
-            opts="-h -V --config --tasks-dir --state-dir --no-webapp --simulate --sim-rate --sim-fault --stall-timeout --ws-port --headless --auto-eject --notifications --log-level --log-file --lease-ms --sim-free-space-margin --lose-fs-events --socket --help --version"
+            opts="-h -V --config --tasks-dir --state-dir --no-webapp --simulate --sim-rate --sim-fault --stall-timeout --ws-port --headless --auto-eject --notifications --log-level --log-file --lease-ms --sim-free-space-margin --hook-timeout-ms --lose-fs-events --socket --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -363,6 +363,10 @@ _amphigory() {
                     return 0
                     ;;
                 --sim-free-space-margin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hook-timeout-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -61,6 +61,7 @@ complete -c amphigory -n "__fish_amphigory_using_subcommand daemon" -l log-level
 complete -c amphigory -n "__fish_amphigory_using_subcommand daemon" -l log-file -d 'Log to this file (plain text with timestamps, rotated at 10 MiB, 4 old files kept) instead of stderr; the LaunchAgent uses ~/Library/Logs/Amphigory/daemon.log' -r -F
 complete -c amphigory -n "__fish_amphigory_using_subcommand daemon" -l lease-ms -d 'Lease length in milliseconds instead of five minutes (tests of lease expiry)' -r
 complete -c amphigory -n "__fish_amphigory_using_subcommand daemon" -l sim-free-space-margin -d 'Check free space before simulated rips too, with this margin in bytes (tests of the free-space rules; simulated rips are sparse files and need no space)' -r
+complete -c amphigory -n "__fish_amphigory_using_subcommand daemon" -l hook-timeout-ms -d 'A hook\'s time limit in milliseconds instead of 60 s (tests of the hook limit)' -r
 complete -c amphigory -n "__fish_amphigory_using_subcommand daemon" -l lose-fs-events -d 'Lose this share (%) of file-system events on purpose (tests of the safety rescan)' -r
 complete -c amphigory -n "__fish_amphigory_using_subcommand daemon" -l socket -d 'The daemon\'s control socket [default: $AMPHIGORY_SOCKET, else $XDG_RUNTIME_DIR/amphigory/daemon.sock, else ~/.config/amphigory/daemon.sock]' -r -F
 complete -c amphigory -n "__fish_amphigory_using_subcommand daemon" -l no-webapp -d 'Never contact a webapp'

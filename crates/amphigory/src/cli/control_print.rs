@@ -2,6 +2,7 @@
 //! aligned tables for lists. Fields are read leniently from the JSON (a newer daemon may
 //! add some), missing ones shown as `-`.
 
+use amphigory_wire::control::KeepAwakeStatus;
 use amphigory_wire::drive::DriveStatus;
 use serde_json::{Map, Value};
 
@@ -124,11 +125,24 @@ pub(crate) fn status(body: &Body) -> String {
             .iter()
             .map(|v| format!("Space    {}", describe_volume(v))),
     );
+    out.extend(keep_awake(body));
     let problems = body.get("problems").and_then(Value::as_array);
     for p in problems.into_iter().flatten() {
         out.push(format!("Problem  {}", p.as_str().unwrap_or_default()));
     }
     out.join("\n")
+}
+
+/// `Awake    held (logind)`: the keep-awake line (SPEC §11.1); none from an older daemon.
+fn keep_awake(body: &Body) -> Option<String> {
+    let state: KeepAwakeStatus = serde_json::from_value(body.get("keep_awake")?.clone()).ok()?;
+    let line = match (state.enabled, state.held, &state.problem) {
+        (false, _, _) => "off (keep_awake: false)".to_owned(),
+        (true, true, _) => format!("held ({}): the machine will not sleep", state.backend),
+        (true, false, Some(problem)) => format!("not held: {problem}"),
+        (true, false, None) => format!("not held ({}): no task runs", state.backend),
+    };
+    Some(format!("Awake    {line}"))
 }
 
 /// `/media: 3 queued rips need 80.0 GB, 40.0 GB free (12.0 GB more held by running
@@ -338,5 +352,24 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Problem  makemkvcon not found"), "{text}");
+        assert!(
+            !text.contains("Awake"),
+            "an older daemon says nothing: {text}"
+        );
+    }
+
+    #[test]
+    fn status_shows_whether_the_machine_is_kept_awake() {
+        let line = |v: Value| status(&body(json!({ "keep_awake": v })));
+        let held = line(json!({"enabled": true, "held": true, "backend": "logind"}));
+        assert!(held.contains("Awake    held (logind)"), "{held}");
+        let off = line(json!({"enabled": false, "held": false, "backend": "iokit"}));
+        assert!(off.contains("Awake    off"), "{off}");
+        let refused = line(json!({"enabled": true, "held": false, "backend": "logind",
+                                  "problem": "no D-Bus system bus: x"}));
+        assert!(
+            refused.contains("Awake    not held: no D-Bus system bus: x"),
+            "{refused}"
+        );
     }
 }

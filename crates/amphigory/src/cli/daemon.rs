@@ -66,6 +66,9 @@ pub struct DaemonArgs {
     /// the free-space rules; simulated rips are sparse files and need no space).
     #[arg(long, hide = true, value_name = "BYTES")]
     pub sim_free_space_margin: Option<u64>,
+    /// A hook's time limit in milliseconds instead of 60 s (tests of the hook limit).
+    #[arg(long, hide = true, value_name = "MS")]
+    pub hook_timeout_ms: Option<u64>,
     /// Lose this share (%) of file-system events on purpose (tests of the safety rescan).
     #[arg(long, hide = true, value_name = "PERCENT", default_value_t = 0)]
     pub lose_fs_events: u8,
@@ -198,6 +201,14 @@ fn options_from_args(args: &DaemonArgs, loaded: &Loaded) -> Result<DaemonOptions
     }
     options.sim_free_space_margin = args.sim_free_space_margin;
     options.fs_event_loss = args.lose_fs_events;
+    options.keep_awake = file.keep_awake.unwrap_or(true);
+    if let Some(hooks) = &file.hooks {
+        // Checked when daemon.yaml was read: an error here cannot happen.
+        options.hooks.hooks = crate::config::hooks::typed(hooks).unwrap_or_default();
+    }
+    if let Some(ms) = args.hook_timeout_ms {
+        options.hooks.limit = std::time::Duration::from_millis(ms);
+    }
     let socket = crate::servers::control::socket_path(args.socket.as_deref());
     options.socket = Some(socket.map_err(|e| e.to_string())?);
     loaded.apply(&mut options);

@@ -145,6 +145,7 @@ async fn examine(args: &DoctorArgs) -> Report {
         checks.push(free_space_check(
             loaded.effective.ripped_directory.value.as_deref(),
         ));
+        checks.extend(hook_checks(loaded.file.hooks.as_ref()));
     }
     Report {
         healthy: checks.iter().all(|c| c.ok),
@@ -352,6 +353,32 @@ fn free_space_check(ripped: Option<&Path>) -> Check {
             "check the webapp's ripped_directory (a host path)",
         ),
     }
+}
+
+/// Each configured hook (SPEC §11.1), and whether its command exists and is executable.
+fn hook_checks(hooks: Option<&std::collections::BTreeMap<String, Vec<String>>>) -> Vec<Check> {
+    const NAME: &str = "hook";
+    // Names were checked when daemon.yaml was read (a bad one fails the configuration).
+    let hooks = hooks
+        .and_then(|h| config::hooks::typed(h).ok())
+        .unwrap_or_default();
+    hooks
+        .iter()
+        .map(|(event, argv)| {
+            let program = argv.first().map(String::as_str).unwrap_or_default();
+            let shown = format!("{}: {}", event.key(), argv.join(" "));
+            match crate::hooks::find_program(program) {
+                Some(path) => {
+                    Check::ok(NAME, format!("{shown} ({} is executable)", path.display()))
+                }
+                None => Check::problem(
+                    NAME,
+                    format!("{shown}: {program} is not an executable file (nor found on PATH)"),
+                    "give the hook's absolute path, and make it executable (chmod +x)",
+                ),
+            }
+        })
+        .collect()
 }
 
 fn print_text(report: &Report) {

@@ -15,7 +15,7 @@ use serde::de::IgnoredAny;
 
 mod lines;
 
-use lines::{key_lines, line_of_key, yaml_lines};
+use lines::{key_lines, line_of_child, line_of_key, yaml_lines};
 
 /// Everything `daemon.yaml` may say. Every key is optional.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -65,6 +65,11 @@ pub struct LocalConfig {
     pub stall_timeout: Option<u64>,
     /// `--auto-eject`: eject a disc after the last task for it (SPEC §9.2).
     pub auto_eject: Option<bool>,
+    /// Keep the machine awake while a task runs (SPEC §11.1); default true.
+    pub keep_awake: Option<bool>,
+    /// Commands run on events (SPEC §11.1): `on_rip_complete: [/path/to/cmd, arg]`.
+    /// Checked by [`parse`]: an unknown hook name is an error with its line.
+    pub hooks: Option<BTreeMap<String, Vec<String>>>,
     /// What to notify the user of: `all` (default), `errors`, `off` (SPEC §11.1).
     pub notifications: Option<crate::notify::Level>,
 }
@@ -94,6 +99,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "sim_fault",
     "stall_timeout",
     "auto_eject",
+    "keep_awake",
+    "hooks",
     "notifications",
 ];
 
@@ -263,6 +270,14 @@ fn validate(path: &Path, text: &str, config: &LocalConfig) -> Result<(), FileErr
     if let Some(id) = config.daemon_id.as_ref().filter(|id| id.trim().is_empty()) {
         return Err(invalid("daemon_id", format!("must not be empty ({id:?})")));
     }
+    if let Some(Err((key, error))) = config.hooks.as_ref().map(super::hooks::typed) {
+        return Err(FileError::Invalid {
+            path: path.to_owned(),
+            line: line_of_child(text, "hooks", &key).or_else(|| line_of_key(text, "hooks")),
+            key: format!("hooks.{key}"),
+            message: error.to_string(),
+        });
+    }
     Ok(())
 }
 
@@ -347,6 +362,30 @@ mod tests {
         let aliases = parse(Path::new("d.yaml"), "ws_port: 3\nmakemkv_path: /x\n").unwrap();
         assert_eq!(aliases.config.websocket_port, Some(3));
         assert_eq!(aliases.config.makemkvcon_path, Some(PathBuf::from("/x")));
+    }
+
+    #[test]
+    fn hooks_are_read_and_unknown_names_are_errors_with_their_line() {
+        let good = "keep_awake: false\nhooks:\n  on_rip_complete: [/bin/echo, done]\n";
+        let parsed = parse(Path::new("d.yaml"), good).unwrap();
+        assert!(parsed.unknown.is_empty());
+        assert_eq!(parsed.config.keep_awake, Some(false));
+        let text = "log_level: info\nhooks:\n  on_queue_empty: [/bin/true]\n  on_rip_done: [x]\n";
+        let err = parse(Path::new("d.yaml"), text).unwrap_err();
+        assert!(
+            matches!(&err, FileError::Invalid { line: Some(4), key, .. } if key == "hooks.on_rip_done"),
+            "{err:?}"
+        );
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with("d.yaml:4: key `hooks.on_rip_done`: unknown hook"),
+            "{shown}"
+        );
+        let empty = parse(Path::new("d.yaml"), "hooks: {on_task_failed: []}\n").unwrap_err();
+        assert!(
+            matches!(empty, FileError::Invalid { line: Some(1), .. }),
+            "{empty:?}"
+        );
     }
 
     #[test]

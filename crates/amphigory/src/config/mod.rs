@@ -8,12 +8,14 @@
 //! - [`resolve`]: flag > env > `daemon.yaml` > fetched > cached > default, pure.
 //! - [`makemkvcon`]: discovery and version.
 //! - [`refresh`]: refetch on `config_updated` / `webapp_config_changed`.
+//! - [`hooks`]: the event names `hooks:` may use (SPEC §11.1).
 //!
 //! [`load`] runs them in order for `amphigory daemon` and `amphigory doctor`; it never
 //! waits on the webapp longer than the fetch deadline, and with neither webapp nor cache
 //! it still succeeds, in the "needs config" state.
 
 pub mod file;
+pub mod hooks;
 pub mod http;
 pub mod makemkvcon;
 pub mod refresh;

@@ -17,6 +17,25 @@ pub const BUS_CAPACITY: usize = 1024;
 /// How many recent events the bus keeps for replay.
 pub const REPLAY_LEN: usize = 100;
 
+/// What the engine knew about a finished task besides its outcome: the facts a hook's
+/// environment and a notification need. Every field is optional (a task the queue failed
+/// without running it has none of them).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FinishedFacts {
+    /// The drive that ran it.
+    pub drive_id: Option<String>,
+    /// The file a successful rip wrote.
+    pub output_path: Option<String>,
+    /// Its size, bytes.
+    pub size_bytes: Option<u64>,
+    /// The title (track number) a rip read.
+    pub title: Option<u32>,
+    /// The disc's fingerprint, when known.
+    pub disc_fingerprint: Option<String>,
+    /// The disc's volume name, when known.
+    pub volume: Option<String>,
+}
+
 /// Everything that happens in the daemon that someone outside may want to know.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DaemonEvent {
@@ -50,6 +69,8 @@ pub enum DaemonEvent {
         task_type: TaskType,
         /// The error, when it failed.
         error: Option<TaskError>,
+        /// What else is known about the run (hooks pass it on); additive, all optional.
+        facts: FinishedFacts,
         /// What a successful rip wrote (notifications say it).
         ripped: Option<RipSummary>,
     },
@@ -341,6 +362,7 @@ mod tests {
             task_id: "a".into(),
             task_type: TaskType::Rip,
             error: None,
+            facts: FinishedFacts::default(),
             ripped: None,
         };
         assert_eq!(
@@ -355,6 +377,7 @@ mod tests {
                 "x",
                 None,
             )),
+            facts: FinishedFacts::default(),
             ripped: None,
         };
         assert_eq!(

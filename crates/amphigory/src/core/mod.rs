@@ -4,5 +4,5 @@
 pub mod events;
 pub mod status;
 
-pub use events::{DaemonEvent, EventBus};
+pub use events::{DaemonEvent, EventBus, FinishedFacts};
 pub use status::{StatusHandle, StatusSnapshot};

@@ -66,6 +66,10 @@ pub struct StatusSnapshot {
     /// the first drive. `get_drive_status` without a drive answers with it, and a scan
     /// task naming no drive runs on it.
     pub current_drive: Option<String>,
+    /// Whether the machine is kept awake now (SPEC §11.1); `None` until the keep-awake
+    /// task starts (and in daemons without one), so the reply simply lacks it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep_awake: Option<amphigory_wire::control::KeepAwakeStatus>,
     /// Discs queued tasks wait for that are in no drive (SPEC §11.1), in the order they
     /// were first needed: the last is the latest.
     pub discs_needed: Vec<NeededDisc>,

@@ -89,6 +89,12 @@ pub struct DaemonOptions {
     /// Lose this share (%) of file-system events on purpose, as shared mounts do: tests
     /// of the safety rescan (hidden option).
     pub fs_event_loss: u8,
+    /// Keep the machine awake while a task runs (SPEC §11.1). Off unless asked for, as
+    /// `notifications`: the command line turns daemon.yaml's `keep_awake` (default true)
+    /// into this, while in-process daemons (the demo, tests) leave the system bus alone.
+    pub keep_awake: bool,
+    /// Commands run on events (daemon.yaml `hooks:`).
+    pub hooks: crate::hooks::HookOptions,
     /// What to notify the user of (SPEC §11.1). Off unless asked for: the command line
     /// turns daemon.yaml's `notifications:` (default `all`) into this, while in-process
     /// daemons (the demo, tests) stay quiet on the desktop.
@@ -117,6 +123,8 @@ impl DaemonOptions {
             lease: crate::queue::LEASE,
             sim_free_space_margin: None,
             fs_event_loss: 0,
+            keep_awake: false,
+            hooks: crate::hooks::HookOptions::default(),
             notifications: crate::notify::Level::Off,
         }
     }
@@ -252,6 +260,9 @@ pub async fn start(
     let watcher = watch_queue(&queue, &wake, options.fs_event_loss);
     tracing::info!("task queue at {}", options.tasks_dir.display());
     let detection = start_detection(monitor, &status, &shutdown);
+    // Both subscribe before the engine starts, so they miss none of its events.
+    crate::awake::spawn(options.keep_awake, &status, &tasks, &shutdown);
+    crate::hooks::spawn(options.hooks.clone(), &bus, &status, &tasks, &shutdown);
     let ejector = Arc::new(Ejector::new(sim.clone()));
     let space = runner.space().clone();
     let (engine, commands) = Engine::new(EngineParts {

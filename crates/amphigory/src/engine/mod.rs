@@ -457,6 +457,7 @@ pub(crate) fn rejected_event(rejected: &crate::queue::Rejected) -> DaemonEvent {
         task_id: rejected.task_id.clone(),
         task_type: rejected.task_type.clone(),
         error: Some(rejected.error()),
+        facts: crate::core::FinishedFacts::default(),
         ripped: None,
     }
 }

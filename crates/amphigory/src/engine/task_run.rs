@@ -14,9 +14,9 @@ use tokio_util::sync::CancellationToken;
 use super::claims::claim_lost;
 use super::results::{self, RipFacts, RunClock};
 use super::{DriveSlot, EngineContext, StopReason};
-use crate::core::DaemonEvent;
 use crate::core::events::RipSummary;
 use crate::core::status::RunningTask;
+use crate::core::{DaemonEvent, FinishedFacts};
 use crate::makemkv::progress::ProgressUpdate;
 use crate::makemkv::runner::{ChildEvent, RipRequest, RunError, Runner, Source};
 use crate::queue::{Claim, QueueError, Task, TaskKind};
@@ -85,7 +85,7 @@ pub(crate) async fn run(ctx: EngineContext, job: Job) -> Summary {
             summary.ripped = result.error.is_none() && result.task_type == TaskType::Rip;
             summary.scan = scan;
             match ctx.queue.finish(&job.claim, &result) {
-                Ok(()) => event = Some(finished_event(&task, &result)),
+                Ok(()) => event = Some(finished_event(&task, &result, Some(&job))),
                 Err(QueueError::ClaimLost { reason, .. }) => {
                     claim_lost(&ctx, &job.claim, &reason);
                 }
@@ -122,8 +122,9 @@ pub(crate) async fn run(ctx: EngineContext, job: Job) -> Summary {
     summary
 }
 
-/// Logs a task whose result is durable and builds the event saying so.
-fn finished_event(task: &Task, result: &TaskResult) -> DaemonEvent {
+/// Logs a task whose result is durable and builds the event saying so; `job` (when the
+/// run is at hand) adds the drive and the disc to what the result says.
+fn finished_event(task: &Task, result: &TaskResult, job: Option<&Job>) -> DaemonEvent {
     match &result.error {
         None => tracing::info!(task = %task.id, "task completed"),
         Some(e) => tracing::warn!(task = %task.id, code = %e.code, "task failed: {}", e.message),
@@ -133,6 +134,31 @@ fn finished_event(task: &Task, result: &TaskResult) -> DaemonEvent {
         task_type: task.task_type(),
         error: result.error.clone(),
         ripped: rip_summary(result),
+        facts: finished_facts(task, result, job),
+    }
+}
+
+/// What a hook or a notification may want to say about the run besides its outcome.
+fn finished_facts(task: &Task, result: &TaskResult, job: Option<&Job>) -> FinishedFacts {
+    let output = result
+        .result
+        .as_ref()
+        .filter(|_| result.error.is_none() && matches!(task.kind, TaskKind::Rip(_)))
+        .and_then(|r| serde_json::from_value::<RipOutput>(r.clone()).ok());
+    let source = result.source.as_ref();
+    FinishedFacts {
+        drive_id: job.map(|j| j.drive.drive_id.clone()),
+        size_bytes: output.as_ref().map(|o| o.size_bytes),
+        output_path: output.map(|o| o.output_path),
+        title: match &task.kind {
+            TaskKind::Rip(spec) => Some(spec.track),
+            TaskKind::Scan => None,
+        },
+        disc_fingerprint: source
+            .and_then(|s| s.disc_fingerprint.clone())
+            .or_else(|| task.disc_fingerprint.clone())
+            .or_else(|| job.and_then(|j| j.disc_fingerprint.clone())),
+        volume: job.and_then(|j| j.disc_volume.clone()),
     }
 }
 
@@ -156,7 +182,7 @@ fn rip_summary(result: &TaskResult) -> Option<RipSummary> {
 
 /// Logs and publishes a task whose result became durable later (see `pending`).
 pub(crate) fn announce_finished(ctx: &EngineContext, task: &Task, result: &TaskResult) {
-    ctx.bus.publish(finished_event(task, result));
+    ctx.bus.publish(finished_event(task, result, None));
 }
 
 /// Runs `work` while renewing the claim's lease, so no other daemon takes it over. A

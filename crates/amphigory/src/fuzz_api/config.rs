@@ -78,7 +78,21 @@ pub fn daemon_yaml(data: &[u8]) -> Result<(), Violation> {
             })
         }
         Err(FileError::Invalid { line, key, .. }) => {
-            ensure(line.is_none_or(|l| names_key(l, &key)), YAML, || {
+            // A key inside a mapping (`hooks.on_x`) is named on its own (indented) line,
+            // or, when that cannot be found, on its parent's.
+            let names = |l: u64| match key.split_once('.') {
+                None => names_key(l, &key),
+                Some((parent, child)) => {
+                    names_key(l, parent)
+                        || usize::try_from(l)
+                            .ok()
+                            .and_then(|l| l.checked_sub(1))
+                            .and_then(|l| lines.get(l))
+                            .map(|l| l.trim_start().trim_start_matches(['"', '\'']))
+                            .is_some_and(|l| l.starts_with(child))
+                }
+            };
+            ensure(line.is_none_or(names), YAML, || {
                 format!("invalid `{key}` reported at line {line:?}, which does not name it")
             })
         }

@@ -232,6 +232,7 @@ mod tests {
             task_type: TaskType::Rip,
             error,
             ripped,
+            facts: Default::default(),
         }
     }
 
@@ -332,6 +333,7 @@ mod tests {
             task_type: TaskType::Scan,
             error: None,
             ripped: None,
+            facts: Default::default(),
         };
         assert!(d.on_event(&scan, Instant::now()).is_empty());
     }

@@ -36,6 +36,7 @@ fn ripped(title: &str) -> DaemonEvent {
             size_bytes: 1_000_000_000,
             seconds: Some(60),
         }),
+        facts: Default::default(),
     }
 }
 

@@ -114,6 +114,9 @@ pub struct DaemonSpec {
     /// Start it under this open-file limit, soft and hard (`ulimit -n`), so it cannot
     /// raise it.
     pub open_files: Option<u64>,
+    /// More environment variables (set after the test's own `AMPHIGORY_*` are removed),
+    /// e.g. `DBUS_SYSTEM_BUS_ADDRESS` for a stand-in logind.
+    pub env: Vec<(String, String)>,
 }
 
 impl DaemonSpec {
@@ -129,7 +132,14 @@ impl DaemonSpec {
             log_level: "info",
             uid: None,
             open_files: None,
+            env: Vec::new(),
         }
+    }
+
+    /// With this extra environment variable.
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
     }
 
     /// With these extra daemon arguments.
@@ -383,6 +393,7 @@ impl Rig {
                 command.env_remove(key);
             }
         }
+        command.envs(spec.env.iter().map(|(k, v)| (k, v)));
         if let Some(limit) = spec.open_files {
             limit_open_files(&mut command, limit);
         }

@@ -84,6 +84,7 @@ pub fn snapshot() -> StatusSnapshot {
         problems: Vec::new(),
         webapp_link: None,
         current_drive: Some(format!("{DAEMON_ID}:sr0")),
+        keep_awake: None,
         discs_needed: Vec::new(),
     }
 }

@@ -51,6 +51,27 @@ pub(super) fn line_of_key(text: &str, key: &str) -> Option<u64> {
         .find_map(|(line, n)| (top_level_key(line) == Some(key)).then_some(n))
 }
 
+/// The line of `child:` in the block mapping under the top-level `parent:`, if both are
+/// written plainly (a flow mapping, `parent: {child: …}`, gives `None`).
+pub(super) fn line_of_child(text: &str, parent: &str, child: &str) -> Option<u64> {
+    let mut inside = false;
+    for (line, n) in yaml_lines(text).zip(1u64..) {
+        if let Some(key) = top_level_key(line) {
+            inside = key == parent;
+            continue;
+        }
+        let trimmed = line.trim_start();
+        if !inside || trimmed.starts_with('#') {
+            continue;
+        }
+        let key = trimmed.split_once(':').map(|(k, _)| k.trim());
+        if key.map(|k| k.trim_matches(|c| c == '"' || c == '\'')) == Some(child) {
+            return Some(n);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +94,13 @@ mod tests {
         assert_eq!(lines.get("g"), None);
         assert_eq!(line_of_key(text, "c:d"), Some(3));
         assert_eq!(line_of_key(text, "zz"), None);
+    }
+
+    #[test]
+    fn children_are_found_under_their_parent_only() {
+        let text = "on_x: 1\nhooks:\n  # on_x: no\n  on_y: [a]\n  on_x: [b]\nz: 2\n  on_q: 3\n";
+        assert_eq!(line_of_child(text, "hooks", "on_x"), Some(5));
+        assert_eq!(line_of_child(text, "hooks", "on_y"), Some(4));
+        assert_eq!(line_of_child(text, "hooks", "on_q"), None);
     }
 }
