@@ -165,7 +165,12 @@ fn check_log(daemon: &Daemon) {
         .filter(|l| BAD_LOG.iter().any(|b| l.contains(b)))
         .collect();
     assert!(bad.is_empty(), "the log reports trouble: {bad:#?}");
-    let warnings: Vec<&String> = lines.iter().filter(|l| l.contains("WARN")).collect();
+    // Without a system bus (CI), the daemon also says once that it cannot keep the
+    // machine awake: not about the flood.
+    let warnings: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("WARN") && !l.contains("cannot keep the machine awake"))
+        .collect();
     assert!(warnings.len() <= 2, "{warnings:#?}");
 }
 
