@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::daemon::{BIN, Daemon, DaemonSpec, Rig, WAIT, wait_for};
-use support::dbus::PrivateBus;
+use support::dbus::{PrivateBus, Served};
 
 /// A 215 MB title: at 20 MB/s its rip runs for about ten seconds.
 const TITLE_6: u32 = 6;
@@ -59,35 +59,22 @@ impl FakeLogind {
     }
 }
 
-/// logind on `bus`, served by a runtime of its own for the test's life.
+/// logind on `bus`, for the test's life.
 struct Logind {
-    _runtime: tokio::runtime::Runtime,
-    _conn: zbus::Connection,
+    _served: Served,
     calls: mpsc::Receiver<Inhibited>,
 }
 
 impl Logind {
     fn serve(bus: &PrivateBus) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
         let (tx, calls) = mpsc::channel();
-        let conn = runtime.block_on(async {
-            zbus::connection::Builder::address(bus.address.as_str())
-                .unwrap()
-                .name("org.freedesktop.login1")
-                .unwrap()
-                .serve_at("/org/freedesktop/login1", FakeLogind { calls: tx })
-                .unwrap()
-                .build()
-                .await
-                .unwrap()
-        });
+        let served = bus.serve(
+            "org.freedesktop.login1",
+            "/org/freedesktop/login1",
+            FakeLogind { calls: tx },
+        );
         Self {
-            _runtime: runtime,
-            _conn: conn,
+            _served: served,
             calls,
         }
     }

@@ -23,7 +23,7 @@ use std::sync::mpsc;
 
 use amphigory::queue::{NewTask, TaskState};
 use support::daemon::{BIN, Daemon, DaemonSpec, Rig, WAIT, wait_for};
-use support::dbus::PrivateBus;
+use support::dbus::{PrivateBus, Served};
 use zbus::zvariant::OwnedValue;
 
 /// `demo-bluray` title 6: 214,958,080 bytes.
@@ -83,37 +83,24 @@ impl Recorder {
 
 /// The server on the private bus, owning `org.freedesktop.Notifications` there.
 struct NotificationServer {
-    _runtime: tokio::runtime::Runtime,
-    _conn: zbus::Connection,
+    _served: Served,
     calls: mpsc::Receiver<Call>,
 }
 
 impl NotificationServer {
     fn start(bus: &PrivateBus) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
         let (tx, calls) = mpsc::channel();
         let recorder = Recorder {
             calls: tx,
             next_id: 0,
         };
-        let conn = runtime.block_on(async {
-            zbus::connection::Builder::address(bus.address.as_str())
-                .unwrap()
-                .name("org.freedesktop.Notifications")
-                .unwrap()
-                .serve_at("/org/freedesktop/Notifications", recorder)
-                .unwrap()
-                .build()
-                .await
-                .unwrap()
-        });
+        let served = bus.serve(
+            "org.freedesktop.Notifications",
+            "/org/freedesktop/Notifications",
+            recorder,
+        );
         Self {
-            _runtime: runtime,
-            _conn: conn,
+            _served: served,
             calls,
         }
     }

@@ -46,6 +46,44 @@ impl PrivateBus {
     }
 }
 
+/// An object a test serves on a bus (a stand-in for a desktop service), with the
+/// runtime that answers its calls; both live as long as this.
+pub struct Served {
+    _runtime: tokio::runtime::Runtime,
+    _conn: zbus::Connection,
+}
+
+impl PrivateBus {
+    /// Serves `object` at `path` under the well-known `name` on this bus.
+    pub fn serve<I: zbus::object_server::Interface>(
+        &self,
+        name: &str,
+        path: &str,
+        object: I,
+    ) -> Served {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let conn = runtime.block_on(async {
+            zbus::connection::Builder::address(self.address.as_str())
+                .unwrap()
+                .name(name)
+                .unwrap()
+                .serve_at(path, object)
+                .unwrap()
+                .build()
+                .await
+                .unwrap()
+        });
+        Served {
+            _runtime: runtime,
+            _conn: conn,
+        }
+    }
+}
+
 impl Drop for PrivateBus {
     fn drop(&mut self) {
         let _ = self.child.kill();
