@@ -43,6 +43,7 @@
 //!   `--simulate DIR`; the probing `selftest` shares.
 //! - [`service`]: installing the daemon as a launchd LaunchAgent (macOS) or systemd user
 //!   unit (Linux), SPEC §11.3.
+//! - [`units`]: sizes as people read them (`1.5 GB`), for the CLI and notifications.
 //! - [`cli`]: the `amphigory` command line; `main.rs` only calls [`cli::main`].
 //! - `fuzz_api` (hidden): one entry per decoder of what others wrote, calling what the
 //!   daemon calls and checking properties; used by the fuzz targets in `fuzz/`.
@@ -73,4 +74,5 @@ pub mod service;
 pub mod sim;
 pub mod tls;
 pub mod tray;
+pub mod units;
 pub mod verify;

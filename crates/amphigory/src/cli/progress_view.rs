@@ -3,6 +3,7 @@
 //! lines). On a terminal they are indicatif bars; elsewhere (CI logs, pipes) one plain
 //! line per quarter so the output stays readable.
 
+pub(crate) use crate::units::human_bytes;
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -158,26 +159,6 @@ pub(crate) fn progress_message(
         parts.push(format!("ETA {}", human_duration(e)));
     }
     parts.join("  ")
-}
-
-/// `1.5 GB`, decimal units like MakeMKV and the webapp.
-pub(crate) fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    #[allow(clippy::cast_precision_loss)] // display only
-    let mut value = bytes as f64;
-    let mut unit = "B";
-    for u in UNITS {
-        unit = u;
-        if value < 1000.0 {
-            break;
-        }
-        value /= 1000.0;
-    }
-    if unit == "B" {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {unit}")
-    }
 }
 
 /// `H:MM:SS` or `M:SS`.

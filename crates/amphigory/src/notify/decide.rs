@@ -11,6 +11,7 @@ use amphigory_wire::task::TaskType;
 use amphigory_wire::ws::NeededDisc;
 
 use crate::core::events::{DaemonEvent, RipSummary};
+use crate::units::human_bytes;
 
 use super::needed::DiscAsker;
 pub use super::needed::{DISC_NEEDED_REPEAT, DISC_NEEDED_SETTLE};
@@ -177,30 +178,11 @@ fn finished(
         return Some(note(Kind::Failed, &format!("{what} failed"), &e.message));
     }
     let ripped = ripped?;
-    let mut body = format!("{} — {}", ripped.title, size_text(ripped.size_bytes));
+    let mut body = format!("{} — {}", ripped.title, human_bytes(ripped.size_bytes));
     if let Some(seconds) = ripped.seconds {
         body.push_str(&format!(" in {}", time_text(seconds)));
     }
     Some(note(Kind::Finished, "Rip finished", &body))
-}
-
-/// `4.2 GB`, decimal units like MakeMKV.
-fn size_text(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
-    if bytes < 1000 {
-        return format!("{bytes} B");
-    }
-    #[allow(clippy::cast_precision_loss)] // display only
-    let mut value = bytes as f64 / 1000.0;
-    let mut unit = "KB";
-    for u in UNITS {
-        unit = u;
-        if value < 1000.0 {
-            break;
-        }
-        value /= 1000.0;
-    }
-    format!("{value:.1} {unit}")
 }
 
 /// `45 s`, `12 min`, `1 h 05 min`.
@@ -340,9 +322,9 @@ mod tests {
 
     #[test]
     fn sizes_and_times_read_well() {
-        assert_eq!(size_text(999), "999 B");
-        assert_eq!(size_text(1_500_000), "1.5 MB");
-        assert_eq!(size_text(25_000_000_000), "25.0 GB");
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_500_000), "1.5 MB");
+        assert_eq!(human_bytes(25_000_000_000), "25.0 GB");
         assert_eq!(time_text(45), "45 s");
         assert_eq!(time_text(3900), "1 h 05 min");
     }
