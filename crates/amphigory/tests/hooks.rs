@@ -265,7 +265,6 @@ fn twenty_events_at_once_run_at_most_four_hooks_at_a_time() {
                 task_type: TaskType::Scan,
                 error: None,
                 facts: FinishedFacts::default(),
-                ripped: None,
             });
         }
     });

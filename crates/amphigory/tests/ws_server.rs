@@ -125,7 +125,6 @@ fn finished(task_id: &str, task_type: TaskType, error: Option<TaskError>) -> Dae
         task_type,
         error,
         facts: Default::default(),
-        ripped: None,
     }
 }
 

@@ -28,6 +28,10 @@ pub struct FinishedFacts {
     pub output_path: Option<String>,
     /// Its size, bytes.
     pub size_bytes: Option<u64>,
+    /// Its name without `.mkv` (what the user called the rip).
+    pub name: Option<String>,
+    /// How long the task took, when known.
+    pub seconds: Option<u64>,
     /// The title (track number) a rip read.
     pub title: Option<u32>,
     /// The disc's fingerprint, when known.
@@ -69,10 +73,9 @@ pub enum DaemonEvent {
         task_type: TaskType,
         /// The error, when it failed.
         error: Option<TaskError>,
-        /// What else is known about the run (hooks pass it on); additive, all optional.
+        /// What else is known about the run (hooks pass it on, notifications say what a
+        /// rip wrote); additive, all optional.
         facts: FinishedFacts,
-        /// What a successful rip wrote (notifications say it).
-        ripped: Option<RipSummary>,
     },
     /// A running task went back to `queued/` (pause now, shutdown).
     TaskRequeued {
@@ -123,17 +126,6 @@ pub enum DaemonEvent {
         /// What went wrong.
         reason: String,
     },
-}
-
-/// What a successful rip wrote, for people.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RipSummary {
-    /// The output file's name without `.mkv` (what the user called it).
-    pub title: String,
-    /// Size of the file written.
-    pub size_bytes: u64,
-    /// How long the rip took, when known.
-    pub seconds: Option<u64>,
 }
 
 impl DaemonEvent {
@@ -363,7 +355,6 @@ mod tests {
             task_type: TaskType::Rip,
             error: None,
             facts: FinishedFacts::default(),
-            ripped: None,
         };
         assert_eq!(
             ok.to_server_message(),
@@ -378,7 +369,6 @@ mod tests {
                 None,
             )),
             facts: FinishedFacts::default(),
-            ripped: None,
         };
         assert_eq!(
             failed.to_server_message(),

@@ -458,6 +458,5 @@ pub(crate) fn rejected_event(rejected: &crate::queue::Rejected) -> DaemonEvent {
         task_type: rejected.task_type.clone(),
         error: Some(rejected.error()),
         facts: crate::core::FinishedFacts::default(),
-        ripped: None,
     }
 }

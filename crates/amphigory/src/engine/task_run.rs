@@ -14,7 +14,6 @@ use tokio_util::sync::CancellationToken;
 use super::claims::claim_lost;
 use super::results::{self, RipFacts, RunClock};
 use super::{DriveSlot, EngineContext, StopReason};
-use crate::core::events::RipSummary;
 use crate::core::status::RunningTask;
 use crate::core::{DaemonEvent, FinishedFacts};
 use crate::makemkv::progress::ProgressUpdate;
@@ -133,7 +132,6 @@ fn finished_event(task: &Task, result: &TaskResult, job: Option<&Job>) -> Daemon
         task_id: task.id.clone(),
         task_type: task.task_type(),
         error: result.error.clone(),
-        ripped: rip_summary(result),
         facts: finished_facts(task, result, job),
     }
 }
@@ -149,6 +147,8 @@ fn finished_facts(task: &Task, result: &TaskResult, job: Option<&Job>) -> Finish
     FinishedFacts {
         drive_id: job.map(|j| j.drive.drive_id.clone()),
         size_bytes: output.as_ref().map(|o| o.size_bytes),
+        name: output.as_ref().map(|o| file_stem(&o.destination.filename)),
+        seconds: result.duration_seconds,
         output_path: output.map(|o| o.output_path),
         title: match &task.kind {
             TaskKind::Rip(spec) => Some(spec.track),
@@ -162,22 +162,11 @@ fn finished_facts(task: &Task, result: &TaskResult, job: Option<&Job>) -> Finish
     }
 }
 
-/// What a successful rip wrote, from its result.
-fn rip_summary(result: &TaskResult) -> Option<RipSummary> {
-    if result.error.is_some() {
-        return None;
-    }
-    let output: RipOutput = serde_json::from_value(result.result.clone()?).ok()?;
-    let file = std::path::Path::new(&output.destination.filename);
-    let title = file.file_stem().map_or_else(
-        || output.destination.filename.clone(),
-        |s| s.to_string_lossy().into_owned(),
-    );
-    Some(RipSummary {
-        title,
-        size_bytes: output.size_bytes,
-        seconds: result.duration_seconds,
-    })
+/// A file name without its extension (`Movie.mkv` → `Movie`).
+fn file_stem(filename: &str) -> String {
+    std::path::Path::new(filename)
+        .file_stem()
+        .map_or_else(|| filename.to_owned(), |s| s.to_string_lossy().into_owned())
 }
 
 /// Logs and publishes a task whose result became durable later (see `pending`).

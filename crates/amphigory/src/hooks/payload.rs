@@ -176,7 +176,6 @@ mod tests {
             task_id: "t1".into(),
             task_type: TaskType::Rip,
             error,
-            ripped: None,
             facts: FinishedFacts {
                 drive_id: Some("me@h:sr0".into()),
                 output_path: Some("/out/a.mkv".into()),

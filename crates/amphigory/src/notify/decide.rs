@@ -10,7 +10,7 @@ use amphigory_wire::TaskError;
 use amphigory_wire::task::TaskType;
 use amphigory_wire::ws::NeededDisc;
 
-use crate::core::events::{DaemonEvent, RipSummary};
+use crate::core::events::{DaemonEvent, FinishedFacts};
 use crate::units::human_bytes;
 
 use super::needed::DiscAsker;
@@ -105,12 +105,12 @@ impl Decider {
             DaemonEvent::TaskFinished {
                 task_type,
                 error,
-                ripped,
+                facts,
                 ..
             } => {
                 self.running = self.running.saturating_sub(1);
                 self.finished = self.finished.saturating_add(1);
-                notes.extend(finished(task_type, error.as_ref(), ripped.as_ref()));
+                notes.extend(finished(task_type, error.as_ref(), facts));
                 notes.extend(self.all_done());
             }
             DaemonEvent::QueueChanged { depth } => self.depth = Some(*depth),
@@ -167,7 +167,7 @@ impl Decider {
 fn finished(
     task_type: &TaskType,
     error: Option<&TaskError>,
-    ripped: Option<&RipSummary>,
+    facts: &FinishedFacts,
 ) -> Option<Notification> {
     let what = match task_type {
         TaskType::Scan => "Scan",
@@ -177,9 +177,12 @@ fn finished(
     if let Some(e) = error {
         return Some(note(Kind::Failed, &format!("{what} failed"), &e.message));
     }
-    let ripped = ripped?;
-    let mut body = format!("{} — {}", ripped.title, human_bytes(ripped.size_bytes));
-    if let Some(seconds) = ripped.seconds {
+    // Only a successful rip names what it wrote.
+    let (Some(name), Some(size)) = (facts.name.as_deref(), facts.size_bytes) else {
+        return None;
+    };
+    let mut body = format!("{name} — {}", human_bytes(size));
+    if let Some(seconds) = facts.seconds {
         body.push_str(&format!(" in {}", time_text(seconds)));
     }
     Some(note(Kind::Finished, "Rip finished", &body))
@@ -208,13 +211,12 @@ mod tests {
 
     use super::*;
 
-    fn finished_rip(error: Option<TaskError>, ripped: Option<RipSummary>) -> DaemonEvent {
+    fn finished_rip(error: Option<TaskError>, ripped: Option<FinishedFacts>) -> DaemonEvent {
         DaemonEvent::TaskFinished {
             task_id: "t1".into(),
             task_type: TaskType::Rip,
             error,
-            ripped,
-            facts: Default::default(),
+            facts: ripped.unwrap_or_default(),
         }
     }
 
@@ -259,10 +261,11 @@ mod tests {
     fn finished_and_failed_say_what_happened() {
         let now = Instant::now();
         let mut d = Decider::new(Level::All);
-        let ripped = RipSummary {
-            title: "The Matrix".into(),
-            size_bytes: 4_200_000_000,
+        let ripped = FinishedFacts {
+            name: Some("The Matrix".into()),
+            size_bytes: Some(4_200_000_000),
             seconds: Some(725),
+            ..FinishedFacts::default()
         };
         let done = d.on_event(&finished_rip(None, Some(ripped)), now);
         assert_eq!(
@@ -314,7 +317,6 @@ mod tests {
             task_id: "s".into(),
             task_type: TaskType::Scan,
             error: None,
-            ripped: None,
             facts: Default::default(),
         };
         assert!(d.on_event(&scan, Instant::now()).is_empty());
@@ -344,10 +346,10 @@ mod tests {
     fn levels_filter() {
         let now = Instant::now();
         let mut errors = Decider::new(Level::Errors);
-        let ok = RipSummary {
-            title: "x".into(),
-            size_bytes: 1,
-            seconds: None,
+        let ok = FinishedFacts {
+            name: Some("x".into()),
+            size_bytes: Some(1),
+            ..FinishedFacts::default()
         };
         let ripped = finished_rip(None, Some(ok));
         assert!(errors.on_event(&ripped, now).is_empty());

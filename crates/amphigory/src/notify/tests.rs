@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::*;
 use crate::core::DaemonEvent;
-use crate::core::events::RipSummary;
+use crate::core::events::FinishedFacts;
 
 /// Sends every notification it is given to a channel; `stuck` never answers.
 struct Recorder {
@@ -31,12 +31,12 @@ fn ripped(title: &str) -> DaemonEvent {
         task_id: title.into(),
         task_type: TaskType::Rip,
         error: None,
-        ripped: Some(RipSummary {
-            title: title.into(),
-            size_bytes: 1_000_000_000,
+        facts: FinishedFacts {
+            name: Some(title.into()),
+            size_bytes: Some(1_000_000_000),
             seconds: Some(60),
-        }),
-        facts: Default::default(),
+            ..FinishedFacts::default()
+        },
     }
 }
 
