@@ -349,7 +349,7 @@ impl Rig {
     /// Starts a daemon and returns at once (it may still be recovering).
     pub fn launch(&self, spec: &DaemonSpec) -> Daemon {
         let discs = vec![spec.disc.as_str(); spec.drives].join(",");
-        let mut command = Command::new(BIN);
+        let mut command = Command::new(self.program_for(spec));
         command
             .arg("daemon")
             .arg("--tasks-dir")
@@ -398,6 +398,22 @@ impl Rig {
             limit_open_files(&mut command, limit);
         }
         Daemon::spawn(command, &spec.name)
+    }
+
+    /// The binary to run for `spec`: the build's own, or, for a daemon running as another
+    /// user, a copy in this test's root, since the build's folder may be closed to others
+    /// (a clone in a `mktemp -d` folder is `0700`).
+    fn program_for(&self, spec: &DaemonSpec) -> PathBuf {
+        if spec.uid.is_none() {
+            return PathBuf::from(BIN);
+        }
+        let bin = self.root().join("bin");
+        let copy = bin.join("amphigory");
+        if !copy.exists() {
+            fs::create_dir_all(&bin).unwrap();
+            fs::copy(BIN, &copy).unwrap();
+        }
+        copy
     }
 
     /// Makes everything a daemon named `name` uses writable by `uid` (its state, runtime,
