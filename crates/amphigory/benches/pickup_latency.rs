@@ -29,7 +29,6 @@ use std::time::{Duration, Instant};
 
 use amphigory::core::DaemonEvent;
 use amphigory::daemon::{DaemonHandle, DaemonOptions, SimOptions};
-use amphigory::engine::EngineCommand;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
@@ -163,13 +162,7 @@ async fn pick_up(
     )
     .await;
     let latency = started.elapsed();
-    let (reply, answer) = tokio::sync::oneshot::channel();
-    let cancel = EngineCommand::Cancel {
-        task_id: Some(id.clone()),
-        reply,
-    };
-    daemon.commands.send(cancel).await.unwrap();
-    let _ = answer.await;
+    let _ = daemon.engine.cancel(Some(id.clone())).await;
     next_event(
         events,
         |e| matches!(e, DaemonEvent::TaskFinished { task_id, .. } if task_id == id),

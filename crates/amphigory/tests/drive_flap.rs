@@ -21,7 +21,6 @@ use std::time::Duration;
 use amphigory::core::DaemonEvent;
 use amphigory::core::StatusSnapshot;
 use amphigory::daemon::{self, DaemonHandle, DaemonOptions, SimOptions};
-use amphigory::engine::EngineCommand;
 use amphigory::queue::{NewTask, RipSpec};
 use amphigory::sim::state::state_path;
 use amphigory_wire::ErrorCode;
@@ -198,16 +197,11 @@ async fn wait_children(rig: &amphigory::sim::SimRig, device: &str, old: &[u32]) 
 }
 
 async fn cancel(handle: &DaemonHandle, id: &str) -> Result<String, String> {
-    let (reply, answer) = tokio::sync::oneshot::channel();
     handle
-        .commands
-        .send(EngineCommand::Cancel {
-            task_id: Some(id.to_owned()),
-            reply,
-        })
+        .engine
+        .cancel(Some(id.to_owned()))
         .await
-        .unwrap();
-    answer.await.unwrap()
+        .map_err(|e| e.to_string())
 }
 
 /// Those of `pids` that are alive (not gone, not a zombie waiting to be reaped).

@@ -15,7 +15,10 @@ use amphigory_wire::control::KeepAwakeStatus;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::core::StatusHandle;
+use tokio::sync::watch;
+
+use crate::core::StatusSnapshot;
+use crate::engine::{EngineHandle, Report};
 
 #[cfg(target_os = "linux")]
 mod linux;
@@ -87,11 +90,30 @@ fn platform() -> NoInhibitor {
     NoInhibitor
 }
 
+/// What the keep-awake task watches (the running tasks) and tells (whether the machine
+/// is kept awake): the engine, or in tests a status handle standing in for it.
+pub trait AwakeLink: Clone + Send + Sync + 'static {
+    /// The status, to see tasks start and end.
+    fn watch(&self) -> watch::Receiver<StatusSnapshot>;
+    /// Shows `state` in the status.
+    fn show(&self, state: KeepAwakeStatus) -> impl Future<Output = ()> + Send;
+}
+
+impl AwakeLink for EngineHandle {
+    fn watch(&self) -> watch::Receiver<StatusSnapshot> {
+        EngineHandle::watch(self)
+    }
+
+    async fn show(&self, state: KeepAwakeStatus) {
+        self.report(Report::KeepAwake(state)).await;
+    }
+}
+
 /// Starts keeping the machine awake while tasks run (when `enabled`), on the daemon's
 /// tracker: it ends, releasing what it holds, when `shutdown` fires.
 pub fn spawn(
     enabled: bool,
-    status: &StatusHandle,
+    status: &EngineHandle,
     tasks: &TaskTracker,
     shutdown: &CancellationToken,
 ) {
@@ -103,20 +125,21 @@ pub fn spawn(
             backend: inhibitor.backend().to_owned(),
             ..KeepAwakeStatus::default()
         };
-        status.update(|s| s.keep_awake = Some(state));
+        let status = status.clone();
+        tasks.spawn(async move { status.show(state).await });
         return;
     }
     tasks.spawn(run(inhibitor, status.clone(), shutdown.child_token()));
 }
 
 /// Holds `inhibitor` while the snapshot shows a running task, until `shutdown`.
-pub async fn run<I: Inhibitor>(
+pub async fn run<I: Inhibitor, L: AwakeLink>(
     mut inhibitor: I,
-    status: StatusHandle,
+    status: L,
     shutdown: CancellationToken,
 ) {
     let mut rx = status.watch();
-    let mut shown = Shown::new(&status, inhibitor.backend());
+    let mut shown = Shown::new(status, inhibitor.backend()).await;
     let mut held = false;
     // One attempt per busy period: a refusal is not retried until the queue idles.
     let mut tried = false;
@@ -130,7 +153,7 @@ pub async fn run<I: Inhibitor>(
                 held = false;
                 tracing::info!("no task runs: the machine may sleep again");
             }
-            shown.set(false, None);
+            shown.set(false, None).await;
         } else if !held && !tried {
             tried = true;
             let reason = format!("Ripping {running} task(s)");
@@ -150,7 +173,7 @@ pub async fn run<I: Inhibitor>(
                 }
                 Some(e) => tracing::debug!("cannot keep the machine awake: {e}"),
             }
-            shown.set(held, problem);
+            shown.set(held, problem).await;
             // Tasks may have ended while it was being taken: look again at once.
             continue;
         }
@@ -160,40 +183,35 @@ pub async fn run<I: Inhibitor>(
         }
     }
     inhibitor.release();
-    shown.set(false, None);
+    shown.set(false, None).await;
 }
 
 /// The state as the snapshot shows it; written only when it changes (every write wakes
 /// the snapshot's watchers, the keep-awake task among them).
-struct Shown {
-    status: StatusHandle,
+struct Shown<L> {
+    status: L,
     last: KeepAwakeStatus,
 }
 
-impl Shown {
-    fn new(status: &StatusHandle, backend: &str) -> Self {
+impl<L: AwakeLink> Shown<L> {
+    async fn new(status: L, backend: &str) -> Self {
         let last = KeepAwakeStatus {
             enabled: true,
             held: false,
             backend: backend.to_owned(),
             problem: None,
         };
-        let state = last.clone();
-        status.update(|s| s.keep_awake = Some(state));
-        Self {
-            status: status.clone(),
-            last,
-        }
+        status.show(last.clone()).await;
+        Self { status, last }
     }
 
-    fn set(&mut self, held: bool, problem: Option<String>) {
+    async fn set(&mut self, held: bool, problem: Option<String>) {
         if self.last.held == held && self.last.problem == problem {
             return;
         }
         self.last.held = held;
         self.last.problem = problem;
-        let state = self.last.clone();
-        self.status.update(|s| s.keep_awake = Some(state));
+        self.status.show(self.last.clone()).await;
     }
 }
 

@@ -7,7 +7,18 @@ use std::time::Duration;
 use amphigory_wire::task::TaskType;
 
 use super::*;
-use crate::core::StatusSnapshot;
+use crate::core::{StatusHandle, StatusSnapshot};
+
+/// In these tests a status handle stands in for the engine.
+impl AwakeLink for StatusHandle {
+    fn watch(&self) -> watch::Receiver<StatusSnapshot> {
+        StatusHandle::watch(self)
+    }
+
+    async fn show(&self, state: KeepAwakeStatus) {
+        self.update(|s| s.keep_awake = Some(state));
+    }
+}
 use crate::core::status::RunningTask;
 
 #[derive(Debug, Default)]

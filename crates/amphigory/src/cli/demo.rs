@@ -104,7 +104,7 @@ async fn walk_through(
     let mut view = ProgressView::new();
     let mut events = daemon.bus.subscribe();
     announce_disc(daemon, &mut view).await;
-    let scan_id = daemon.queue.enqueue(&NewTask::scan())?;
+    let scan_id = daemon.engine.enqueue(NewTask::scan()).await?;
     view.println(&format!(
         "\nQueued scan task {scan_id} (as the webapp would): answered from that scan"
     ));
@@ -130,13 +130,14 @@ async fn walk_through(
     let mut ids = Vec::new();
     for (track, label) in &picks {
         let filename = format!("{name} - {label}.mkv");
-        let id = daemon.queue.enqueue(&NewTask::rip(RipSpec {
+        let rip = NewTask::rip(RipSpec {
             track: track.number,
             expected_size_bytes: track.size_bytes,
             expected_duration: track.duration.clone(),
             directory: out_dir.clone(),
             filename,
-        }))?;
+        });
+        let id = daemon.engine.enqueue(rip).await?;
         view.add(&id, &format!("Ripping title {} ({label})", track.number));
         ids.push(id);
     }

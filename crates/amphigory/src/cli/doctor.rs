@@ -235,7 +235,7 @@ async fn link_check(url: &str) -> Check {
     let probe = async {
         let mut ws = crate::servers::webapp_link::open(&parsed, LINK_PROBE_TIMEOUT).await?;
         let _ = ws.close(None).await;
-        Ok::<_, String>(())
+        Ok::<_, crate::servers::webapp_link::LinkError>(())
     };
     match tokio::time::timeout(LINK_PROBE_TIMEOUT, probe).await {
         Ok(Ok(())) => Check::ok("webapp link", format!("{ws_url} accepts connections")),

@@ -354,7 +354,7 @@ impl Loaded {
         options.heartbeat_interval = Duration::from_secs(e.heartbeat_interval.value);
         options.webapp_url = e.webapp_url.value.clone();
         options.engine.ripped_directory = e.ripped_directory.value.clone();
-        options.problems.extend(self.problems());
+        options.config_problems = self.problems();
         if options.simulate.is_none() {
             let discovery = makemkvcon::discover(e.makemkvcon_path.value.as_deref());
             if let Some(loud) = &discovery.configured_missing {

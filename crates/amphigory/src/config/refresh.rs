@@ -13,9 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::Loaded;
 use super::http::HttpUrl;
-use super::resolve::{EffectiveConfig, Layers, NEEDS_CONFIG, resolve};
+use super::resolve::{EffectiveConfig, Layers, resolve};
 use super::webapp::{self, FetchError};
-use crate::core::StatusHandle;
 
 /// Every "restart needed" problem starts with this.
 pub const RESTART_NEEDED: &str = "restart needed";
@@ -107,14 +106,17 @@ impl ConfigRefresher {
     }
 }
 
-/// Refetches on every notification until `shutdown`; failures are logged and the
-/// configuration in force stays.
-pub async fn run(
+/// Refetches on every notification until `shutdown`, giving `report` the problems each
+/// refetched configuration means (they replace the configuration's earlier ones in the
+/// status); failures are logged and the configuration in force stays.
+pub async fn run<F>(
     refresher: ConfigRefresher,
     changed: Arc<Notify>,
-    status: StatusHandle,
+    report: impl Fn(Vec<String>) -> F + Send,
     shutdown: CancellationToken,
-) {
+) where
+    F: std::future::Future<Output = ()> + Send,
+{
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
@@ -127,12 +129,7 @@ pub async fn run(
         match refreshed {
             Ok(now) => {
                 tracing::info!("webapp config refetched");
-                let problems = refresher.problems(&now);
-                status.update(|s| {
-                    s.problems
-                        .retain(|p| !p.starts_with(NEEDS_CONFIG) && !p.starts_with(RESTART_NEEDED));
-                    s.problems.extend(problems);
-                });
+                report(refresher.problems(&now)).await;
             }
             Err(e) => tracing::warn!("cannot refetch the webapp config: {e}"),
         }

@@ -1,6 +1,7 @@
 //! The daemon's status snapshot: what `status`, `sync` messages, heartbeats, the tray and
-//! `get_drive_status` read. Writers update it in place through a watch channel, so readers
-//! always see a consistent whole and can wait for changes.
+//! `get_drive_status` read. The engine publishes it whole through a watch channel after
+//! every change (it is the only writer), so readers always see a consistent whole and can
+//! wait for changes.
 
 use std::sync::Arc;
 
@@ -141,6 +142,55 @@ pub fn names_drive(drive_id: &str, device: &str, needle: &str) -> bool {
     drive_id == needle || device == needle || device.strip_prefix("/dev/") == Some(needle)
 }
 
+/// Why no drive answers to a name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DriveLookupError {
+    /// No name given, and no drive.
+    #[error("this daemon has no drives")]
+    NoDrives,
+    /// No name given, and several drives.
+    #[error("several drives: name one of {0}")]
+    Several(String),
+    /// The name matches no drive, and there is none.
+    #[error("no drive '{0}': this daemon has no drives")]
+    UnknownNoDrives(String),
+    /// The name matches none of these drives.
+    #[error("no drive '{name}'; drives: {drives}")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The drives there are.
+        drives: String,
+    },
+}
+
+/// The drive `needle` names (id, device, or device without `/dev/`); `None` = the only
+/// drive.
+pub fn find_drive<'d>(
+    drives: &'d [DriveStatus],
+    needle: Option<&str>,
+) -> Result<&'d DriveStatus, DriveLookupError> {
+    let names = || {
+        let ids: Vec<&str> = drives.iter().map(|d| d.drive_id.as_str()).collect();
+        ids.join(", ")
+    };
+    match (needle, drives) {
+        (Some(needle), _) => drives
+            .iter()
+            .find(|d| drive_matches(d, needle))
+            .ok_or_else(|| match drives {
+                [] => DriveLookupError::UnknownNoDrives(needle.to_owned()),
+                _ => DriveLookupError::Unknown {
+                    name: needle.to_owned(),
+                    drives: names(),
+                },
+            }),
+        (None, [only]) => Ok(only),
+        (None, []) => Err(DriveLookupError::NoDrives),
+        (None, _) => Err(DriveLookupError::Several(names())),
+    }
+}
+
 /// A cheap, cloneable handle to the snapshot.
 #[derive(Debug, Clone)]
 pub struct StatusHandle {
@@ -160,7 +210,21 @@ impl StatusHandle {
         self.tx.borrow().clone()
     }
 
-    /// Changes the snapshot in place and wakes watchers.
+    /// Replaces the snapshot with `next` when it differs, waking watchers only then.
+    /// The engine is the only writer: it publishes its projection after every change.
+    pub fn publish(&self, next: StatusSnapshot) {
+        self.tx.send_if_modified(|shown| {
+            let changed = *shown != next;
+            if changed {
+                *shown = next;
+            }
+            changed
+        });
+    }
+
+    /// Changes the snapshot in place and wakes watchers: for tests that stand in for
+    /// the engine (the daemon itself writes only through [`StatusHandle::publish`]).
+    #[doc(hidden)]
     pub fn update(&self, change: impl FnOnce(&mut StatusSnapshot)) {
         self.tx.send_modify(change);
     }
@@ -168,5 +232,36 @@ impl StatusHandle {
     /// A receiver that sees every later change.
     pub fn watch(&self) -> watch::Receiver<StatusSnapshot> {
         self.tx.subscribe()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn drive(id: &str, device: &str) -> DriveStatus {
+        DriveStatus {
+            drive_id: id.into(),
+            device: device.into(),
+            ..DriveStatus::default()
+        }
+    }
+
+    #[test]
+    fn drives_are_found_by_id_device_or_short_name() {
+        let one = [drive("d@h:sim0", "/dev/sim0")];
+        assert_eq!(find_drive(&one, None).unwrap().drive_id, "d@h:sim0");
+        assert_eq!(find_drive(&one, Some("sim0")).unwrap().drive_id, "d@h:sim0");
+        let unknown = find_drive(&one, Some("sr9")).unwrap_err().to_string();
+        assert!(unknown.contains("d@h:sim0"), "{unknown}");
+        let two = [
+            drive("d@h:sim0", "/dev/sim0"),
+            drive("d@h:sim1", "/dev/sim1"),
+        ];
+        let several = find_drive(&two, None).unwrap_err().to_string();
+        assert!(several.contains("several"), "{several}");
+        let none = find_drive(&[], None).unwrap_err().to_string();
+        assert!(none.contains("no drives"), "{none}");
     }
 }

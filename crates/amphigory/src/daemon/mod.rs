@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 use crate::core::{EventBus, StatusHandle, StatusSnapshot};
 use crate::drives::sim::SimMonitor;
 use crate::drives::{DiscEvent, DriveMonitor};
-use crate::engine::{Engine, EngineCommand, EngineOptions, EngineParts};
+use crate::engine::{Engine, EngineHandle, EngineOptions, EngineParts};
 use crate::history::History;
 use crate::makemkv::runner::{MakemkvconCommand, Runner, RunnerConfig, SpaceLedger};
 use crate::queue::{Queue, QueueWatcher, RecoveryReport};
@@ -70,8 +70,11 @@ pub struct DaemonOptions {
     pub webapp_url: Option<String>,
     /// The live link to the webapp (SPEC §7.2) and config refetches; `None` = none.
     pub webapp_link: Option<crate::servers::webapp_link::LinkOptions>,
-    /// Problems known at start (needs config, makemkvcon missing): the status shows them.
+    /// Problems known at start (makemkvcon missing): the status shows them.
     pub problems: Vec<String>,
+    /// The configuration's problems at start (needs config): the status shows them
+    /// until a refetched configuration says otherwise.
+    pub config_problems: Vec<String>,
     /// The executable that plays the simulated makemkvcon; `None` = this one. An
     /// in-process daemon in an integration test names `CARGO_BIN_EXE_amphigory` here.
     pub sim_executable: Option<PathBuf>,
@@ -117,6 +120,7 @@ impl DaemonOptions {
             webapp_url: None,
             webapp_link: None,
             problems: Vec::new(),
+            config_problems: Vec::new(),
             sim_executable: None,
             socket: None,
             drive_labels: std::collections::BTreeMap::new(),
@@ -187,10 +191,10 @@ impl DaemonError {
 pub struct DaemonHandle {
     /// Its event bus.
     pub bus: EventBus,
-    /// Its status snapshot.
+    /// Its status snapshot (the engine publishes it; read it here).
     pub status: StatusHandle,
-    /// Commands to its engine.
-    pub commands: mpsc::Sender<EngineCommand>,
+    /// Its engine: pause, resume, cancel, eject, labels, enqueue, status.
+    pub engine: EngineHandle,
     /// Its queue.
     pub queue: Arc<Queue>,
     /// Addresses of the WebSocket server, when one runs.
@@ -241,6 +245,30 @@ pub async fn start(
     let labels =
         Arc::new(Labels::load(&options.state_dir).with_configured(options.drive_labels.clone()));
     let tasks = TaskTracker::new();
+    let wake = Arc::new(Notify::new());
+    let watcher = watch_queue(&queue, &wake, options.fs_event_loss);
+    tracing::info!("task queue at {}", options.tasks_dir.display());
+    let (detection, detection_problem) = start_detection(monitor, &shutdown);
+    let ejector = Arc::new(Ejector::new(sim.clone()));
+    let space = runner.space().clone();
+    let mut problems = options.problems.clone();
+    problems.extend(detection_problem);
+    let (engine, engine_handle) = Engine::new(EngineParts {
+        queue: queue.clone(),
+        runner,
+        bus: bus.clone(),
+        status: status.clone(),
+        options: options.engine.clone(),
+        history: Some(Arc::new(History::new(&options.state_dir))),
+        wake,
+        daemon_id: options.daemon_id.clone(),
+        labels,
+        ejector,
+        detection,
+        pending: std::mem::take(&mut recovery.pending),
+        problems,
+        config_problems: options.config_problems.clone(),
+    });
     let config_changed = Arc::new(Notify::new());
     let ws_ctx = WsContext {
         bus: bus.clone(),
@@ -251,41 +279,20 @@ pub async fn start(
     if let Some(link) = options.webapp_link.clone() {
         let ctx = crate::servers::webapp_link::LinkContext {
             bus: bus.clone(),
-            status: status.clone(),
+            engine: engine_handle.clone(),
             config_changed,
         };
         crate::servers::webapp_link::spawn(link, ctx, &tasks, &shutdown);
     }
-    let wake = Arc::new(Notify::new());
-    let watcher = watch_queue(&queue, &wake, options.fs_event_loss);
-    tracing::info!("task queue at {}", options.tasks_dir.display());
-    let detection = start_detection(monitor, &status, &shutdown);
-    // Both subscribe before the engine starts, so they miss none of its events.
-    crate::awake::spawn(options.keep_awake, &status, &tasks, &shutdown);
+    // These subscribe before the engine starts, so they miss none of its events.
+    crate::awake::spawn(options.keep_awake, &engine_handle, &tasks, &shutdown);
     crate::hooks::spawn(options.hooks.clone(), &bus, &status, &tasks, &shutdown);
-    let ejector = Arc::new(Ejector::new(sim.clone()));
-    let space = runner.space().clone();
-    let (engine, commands) = Engine::new(EngineParts {
-        queue: queue.clone(),
-        runner,
-        bus: bus.clone(),
-        status: status.clone(),
-        options: options.engine.clone(),
-        history: Some(Arc::new(History::new(&options.state_dir))),
-        wake,
-        daemon_id: options.daemon_id.clone(),
-        labels: labels.clone(),
-        ejector: ejector.clone(),
-        detection,
-        pending: std::mem::take(&mut recovery.pending),
-    });
-    // Subscribed before the engine starts, so no event of this life is missed.
     crate::notify::spawn(options.notifications, &bus, &tasks, &shutdown);
     tasks.spawn(engine.run(shutdown.clone()));
     let mut handle = DaemonHandle {
         bus,
         status,
-        commands,
+        engine: engine_handle,
         queue,
         ws_addrs,
         control_socket: None,
@@ -294,12 +301,7 @@ pub async fn start(
         sim,
     };
     if let Some(listener) = control {
-        let served = ControlParts {
-            labels,
-            ejector,
-            budget,
-            space,
-        };
+        let served = ControlParts { budget, space };
         handle.control_socket = Some(serve_control(
             listener, &handle, served, &options, &shutdown,
         ));
@@ -324,25 +326,23 @@ fn watch_queue(queue: &Queue, wake: &Arc<Notify>, loss_percent: u8) -> Option<Qu
 /// problem the status shows (no drive will be used), not a reason to stop.
 fn start_detection(
     monitor: Option<Box<dyn DriveMonitor>>,
-    status: &StatusHandle,
     shutdown: &CancellationToken,
-) -> Option<mpsc::Receiver<DiscEvent>> {
-    let monitor = monitor?;
+) -> (Option<mpsc::Receiver<DiscEvent>>, Option<String>) {
+    let Some(monitor) = monitor else {
+        return (None, None);
+    };
     let (tx, rx) = mpsc::channel(DETECTION_QUEUE);
     match monitor.start(tx, shutdown.child_token()) {
-        Ok(()) => Some(rx),
+        Ok(()) => (Some(rx), None),
         Err(e) => {
             tracing::error!("{e}; no drive will be used");
-            status.update(|s| s.problems.push(format!("{e}: no drive will be used")));
-            None
+            (None, Some(format!("{e}: no drive will be used")))
         }
     }
 }
 
 /// What the control socket serves besides the daemon handle.
 struct ControlParts {
-    labels: Arc<Labels>,
-    ejector: Arc<Ejector>,
     budget: FdBudget,
     space: Arc<SpaceLedger>,
 }
@@ -369,10 +369,8 @@ fn serve_control(
     let ctx = ControlContext {
         bus: daemon.bus.clone(),
         status: daemon.status.clone(),
-        commands: daemon.commands.clone(),
+        engine: daemon.engine.clone(),
         queue: daemon.queue.clone(),
-        labels: parts.labels,
-        ejector: parts.ejector,
         space: parts.space,
         stop: shutdown.clone(),
     };
@@ -502,7 +500,6 @@ fn initial_status(options: &DaemonOptions) -> StatusSnapshot {
     StatusSnapshot {
         daemon_id: options.daemon_id.clone(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        problems: options.problems.clone(),
         ..StatusSnapshot::default()
     }
 }

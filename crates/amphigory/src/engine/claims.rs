@@ -7,7 +7,8 @@ use std::sync::Arc;
 use amphigory_wire::scan::ScanResult;
 use amphigory_wire::{ErrorCode, TaskError};
 
-use super::registry::{self, DiscScan, Route, Running};
+use super::routing::Route;
+use super::state::{self, DiscScan, Running};
 use super::{Done, Engine, EngineContext, results, task_run};
 use crate::core::DaemonEvent;
 use crate::queue::{Claim, QueueError, TaskKind};
@@ -38,8 +39,8 @@ impl Engine {
         let disc = entry.disc.as_ref();
         // A scan task is answered with it; a rip takes the title's facts from it.
         let cached_scan = disc.and_then(|d| self.cached_scan(d, task.disc_fingerprint.as_deref()));
-        let scan_task = matches!(task.kind, TaskKind::Scan);
-        let running = Running::new(Some(task.id.clone()));
+        let scans = matches!(task.kind, TaskKind::Scan) && cached_scan.is_none();
+        let running = Running::task(task, &entry.slot.drive_id);
         let job = task_run::Job {
             drive: entry.slot.clone(),
             disc_fingerprint: disc.and_then(|d| d.fingerprint.clone()),
@@ -50,22 +51,31 @@ impl Engine {
             claim: Arc::new(claim),
         };
         let (generation, run) = (disc.map(|d| d.generation), running.run);
+        let task = job.claim.task();
+        let started = DaemonEvent::TaskStarted {
+            task_id: task.id.clone(),
+            task_type: task.task_type(),
+            drive_id: job.drive.drive_id.clone(),
+        };
+        tracing::info!(task = %task.id, drive = %job.drive.drive_id, "starting {} task", task.task_type().as_str());
         if let Some(entry) = self.registry.drives.get_mut(index) {
-            if let (true, None, Some(disc)) = (scan_task, &job.cached_scan, entry.disc.as_mut()) {
-                disc.scan = DiscScan::Running;
-            }
-            entry.running = Some(running);
+            entry.task_started(task, running, scans, &results::now_rfc3339());
         }
+        self.emit(started);
         let (ctx, done) = (self.ctx.clone(), self.done_tx.clone());
         self.tracker.spawn(async move {
             let drive_id = job.drive.drive_id.clone();
-            let outcome = task_run::run(ctx, job).await;
+            let progress = done.clone();
+            let report = move |update| {
+                // Progress is superseded by the next one: a full channel drops it.
+                let _ = progress.try_send(Done::Progress { run, update });
+            };
+            let outcome = Box::new(task_run::run(ctx, job, report).await);
             let _ = done
                 .send(Done::Task {
                     drive_id,
                     run,
                     generation,
-                    scan_task,
                     outcome,
                 })
                 .await;
@@ -74,7 +84,7 @@ impl Engine {
 
     /// A finished scan of `disc` a scan task may be answered with: the drive's own, or
     /// one of another copy of the disc. Never when the task is for another disc.
-    fn cached_scan(&self, disc: &registry::Disc, wanted: Option<&str>) -> Option<Arc<ScanResult>> {
+    fn cached_scan(&self, disc: &state::Disc, wanted: Option<&str>) -> Option<Arc<ScanResult>> {
         if wanted.is_some_and(|w| disc.fingerprint.as_deref().is_some_and(|fp| fp != w)) {
             return None;
         }
@@ -113,9 +123,12 @@ impl Engine {
     /// durable, retried while it cannot be written, nothing written if the claim is lost.
     fn hand_in(&mut self, claim: Claim, result: amphigory_wire::result::TaskResult) {
         match self.ctx.queue.finish(&claim, &result) {
-            Ok(()) => task_run::announce_finished(&self.ctx, claim.task(), &result),
+            Ok(()) => {
+                let event = task_run::finished_event(claim.task(), &result, None);
+                self.emit(event);
+            }
             Err(QueueError::ClaimLost { reason, .. }) => claim_lost(&self.ctx, &claim, &reason),
-            Err(e) => self.pending.push(&self.ctx, Arc::new(claim), result, &e),
+            Err(e) => self.pending.push(Arc::new(claim), result, &e),
         }
     }
 }

@@ -4,37 +4,19 @@
 
 use std::sync::Arc;
 
-use amphigory_wire::drive::{DriveState, DriveStatus, ScanStatus};
 use amphigory_wire::scan::ScanResult;
 use amphigory_wire::ws::DiscEventKind;
 
-use super::registry::{DiscScan, Route, Running};
 use super::results::now_rfc3339;
-use super::{Done, DriveSlot, Engine, StopReason};
+use super::routing::Route;
+use super::state::{DiscScan, DriveEntry, Running};
+use super::{Done, DriveSlot, Engine};
 use crate::core::DaemonEvent;
 use crate::drives::{DiscEvent, DiscInfo, DriveInfo};
 use crate::makemkv::runner::{RunError, Source};
 
 impl Engine {
     pub(super) fn on_disc_event(&mut self, event: DiscEvent) {
-        self.handle_disc_event(event);
-        self.show_current_drive();
-    }
-
-    /// Keeps the snapshot's current drive (SPEC §7.2) in step with the registry, which
-    /// routes a scan naming no drive to the same one.
-    fn show_current_drive(&self) {
-        let current = self
-            .registry
-            .current()
-            .and_then(|i| self.registry.drives.get(i))
-            .map(|d| d.slot.drive_id.clone());
-        if self.ctx.status.get().current_drive != current {
-            self.ctx.status.update(|s| s.current_drive = current);
-        }
-    }
-
-    fn handle_disc_event(&mut self, event: DiscEvent) {
         match event {
             DiscEvent::DriveAdded(info) => self.drive_added(&info),
             DiscEvent::DriveRemoved { device } => self.drive_removed(&device),
@@ -55,24 +37,13 @@ impl Engine {
             drive_id: crate::daemon::drive_id(&self.daemon_id, &info.device),
             device: info.device.clone(),
         };
-        if !self.registry.add(slot.clone()) {
+        let label = self.labels.get(&slot.drive_id, &slot.device);
+        let entry = DriveEntry::new(slot.clone(), &self.daemon_id, label, &now_rfc3339());
+        if !self.registry.add(entry) {
             return;
         }
         let model = info.model.as_deref().unwrap_or("optical drive");
         tracing::info!("drive {} at {} ({model})", slot.drive_id, slot.device);
-        let label = self.labels.get(&slot.drive_id, &slot.device);
-        let daemon_id = self.daemon_id.clone();
-        self.ctx.status.update(|s| {
-            s.drives.push(DriveStatus {
-                drive_id: slot.drive_id,
-                daemon_id,
-                device: slot.device,
-                label,
-                state: DriveState::Empty,
-                last_updated: Some(now_rfc3339()),
-                ..DriveStatus::default()
-            });
-        });
     }
 
     fn drive_removed(&mut self, device: &str) {
@@ -84,9 +55,6 @@ impl Engine {
             return;
         };
         tracing::info!("drive {} at {device} went away", entry.slot.drive_id);
-        self.ctx
-            .status
-            .update(|s| s.drives.retain(|d| d.drive_id != entry.slot.drive_id));
     }
 
     fn disc_inserted(&mut self, info: DiscInfo) {
@@ -108,16 +76,9 @@ impl Engine {
         let Some(entry) = self.registry.get_mut(&info.device) else {
             return;
         };
-        entry.disc = Some(disc);
+        let disc_type = info.medium.map(|m| m.disc_type().to_owned());
+        entry.disc_inserted(disc, disc_type, &now_rfc3339());
         let drive_id = entry.slot.drive_id.clone();
-        self.update_drive(&drive_id, |d, now| {
-            clear_disc(d);
-            d.state = DriveState::DiscInserted;
-            d.disc_volume.clone_from(&info.volume_name);
-            d.disc_type = info.medium.map(|m| m.disc_type().to_owned());
-            d.fingerprint.clone_from(&info.fingerprint);
-            d.disc_inserted_at = Some(now.to_owned());
-        });
         tracing::info!(
             "disc inserted in {}: {} ({})",
             info.device,
@@ -146,17 +107,10 @@ impl Engine {
         let Some(entry) = self.registry.get_mut(device) else {
             return;
         };
-        let Some(disc) = entry.disc.take() else {
+        let Some(disc) = entry.disc_ejected(&now_rfc3339()) else {
             return;
         };
-        if let Some(running) = &entry.running {
-            running.stop(StopReason::DiscEjected);
-        }
         let drive_id = entry.slot.drive_id.clone();
-        self.update_drive(&drive_id, |d, _| {
-            clear_disc(d);
-            d.state = DriveState::Empty;
-        });
         tracing::info!("disc ejected from {device}");
         self.publish_disc(
             DiscEventKind::Ejected,
@@ -175,7 +129,7 @@ impl Engine {
         volume_name: Option<String>,
         fingerprint: Option<String>,
     ) {
-        self.ctx.bus.publish(DaemonEvent::Disc {
+        self.emit(DaemonEvent::Disc {
             event,
             drive_id: drive_id.to_owned(),
             device: device.to_owned(),
@@ -213,21 +167,14 @@ impl Engine {
         let Some(entry) = self.registry.drives.get_mut(index) else {
             return;
         };
-        let Some(disc) = entry.disc.as_mut() else {
+        let Some(generation) = entry.disc.as_ref().map(|d| d.generation) else {
             return;
         };
-        disc.scan = DiscScan::Running;
-        let generation = disc.generation;
         let running = Running::new(None);
         let (run, cancel) = (running.run, running.cancel.clone());
-        entry.running = Some(running);
+        entry.scan_started(running, &now_rfc3339());
         let (drive_id, device) = (entry.slot.drive_id.clone(), entry.slot.device.clone());
         tracing::info!("scanning the disc in {device}");
-        self.update_drive(&drive_id, |d, _| {
-            d.state = DriveState::Scanning;
-            d.scan_status = Some(ScanStatus::InProgress);
-            d.waiting_since = None;
-        });
         let (runner, done) = (self.ctx.runner.clone(), self.done_tx.clone());
         self.tracker.spawn(async move {
             let outcome = runner.scan(&Source::Device(device), &cancel, |_| {}).await;
@@ -268,15 +215,9 @@ impl Engine {
             }
             Err(RunError::Cancelled) => disc.scan = DiscScan::Pending,
             Err(e) => {
-                disc.scan = DiscScan::Failed;
                 let message = e.to_task_error().message;
                 tracing::warn!("scan of the disc in {drive_id} failed: {message}");
-                self.update_drive(drive_id, |d, now| {
-                    d.state = DriveState::DiscInserted;
-                    d.scan_status = Some(ScanStatus::Failed);
-                    d.scan_error = Some(message);
-                    d.waiting_since = Some(now.to_owned());
-                });
+                entry.scan_failed(message, &now_rfc3339());
             }
         }
     }
@@ -286,58 +227,22 @@ impl Engine {
         let Some(entry) = self.registry.drives.get_mut(index) else {
             return;
         };
-        let Some(disc) = entry.disc.as_mut() else {
-            return;
-        };
-        let value = serde_json::to_value(&*scan).ok();
         tracing::info!(
             "disc in {} scanned: {} titles",
             entry.slot.device,
             scan.tracks.len()
         );
-        disc.scan = DiscScan::Done(scan);
-        let drive_id = entry.slot.drive_id.clone();
-        self.update_drive(&drive_id, |d, now| {
-            d.state = DriveState::Scanned;
-            d.scan_status = Some(ScanStatus::Complete);
-            d.scan_result = value;
-            d.scan_error = None;
-            // Scanned and idle: the disc waits for someone to choose what to rip.
-            d.waiting_since = Some(now.to_owned());
-        });
-    }
-
-    /// Changes the drive object of `drive_id` (if it is still there) and stamps
-    /// `last_updated`; `change` gets that same time (RFC 3339) for other stamps.
-    fn update_drive(&self, drive_id: &str, change: impl FnOnce(&mut DriveStatus, &str)) {
-        let now = now_rfc3339();
-        self.ctx.status.update(|s| {
-            if let Some(d) = s.drive_mut(drive_id) {
-                change(d, &now);
-                d.last_updated = Some(now);
-            }
-        });
+        entry.scan_finished(scan, &now_rfc3339());
     }
 
     /// A task waits for a disc in these (empty) drives: say since when (SPEC §9.1).
-    pub(super) fn mark_waiting(&self, drives: &[usize]) {
-        let ids: Vec<String> = drives
-            .iter()
-            .filter_map(|&i| self.registry.drives.get(i))
-            .filter(|e| e.disc.is_none())
-            .map(|e| e.slot.drive_id.clone())
-            .collect();
-        if ids.is_empty() {
-            return;
-        }
+    pub(super) fn mark_waiting(&mut self, drives: &[usize]) {
         let now = now_rfc3339();
-        self.ctx.status.update(|s| {
-            for d in s.drives.iter_mut().filter(|d| ids.contains(&d.drive_id)) {
-                if d.waiting_since.is_none() {
-                    d.waiting_since = Some(now.to_owned());
-                }
+        for &i in drives {
+            if let Some(entry) = self.registry.drives.get_mut(i) {
+                entry.mark_waiting(&now);
             }
-        });
+        }
     }
 
     /// After a rip: eject the disc unless another queued task is for it (`auto_eject`).
@@ -368,17 +273,4 @@ impl Engine {
             }
         });
     }
-}
-
-/// Forgets everything about the drive's disc.
-fn clear_disc(d: &mut DriveStatus) {
-    d.disc_volume = None;
-    d.disc_type = None;
-    d.fingerprint = None;
-    d.scan_status = None;
-    d.scan_task_id = None;
-    d.scan_result = None;
-    d.scan_error = None;
-    d.disc_inserted_at = None;
-    d.waiting_since = None;
 }

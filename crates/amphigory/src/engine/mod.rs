@@ -1,10 +1,16 @@
-//! The engine: owns the drive registry, claims tasks from the queue for free drives, runs
-//! each on its drive through the `makemkvcon` runner, and writes results. One scheduler
-//! loop owns every decision (routing, proactive scans, disc events); each running task
-//! lives in its own tracked tokio task and reports back through a channel, so a slow
-//! task never delays pickup on another drive.
+//! The engine: the only owner of the daemon's state. It keeps one state machine per
+//! drive, claims tasks from the queue for free drives, runs each on its drive through the
+//! `makemkvcon` runner, and writes results. One scheduler loop owns every decision
+//! (routing, proactive scans, disc events, commands); each running task lives in its own
+//! tracked tokio task and reports back (progress, its end) through a channel, so a slow
+//! task never delays pickup on another drive. After every change the loop publishes the
+//! [`StatusSnapshot`](crate::core::StatusSnapshot), a projection of its state: the only
+//! writer of the status.
 //!
-//! - `registry`: drives, discs, cached scans and the routing rule (pure).
+//! - `state`: one drive's state machine (disc, scan, running work, drive object).
+//! - `routing`: every drive, and the rule that routes a task to one (pure).
+//! - [`handle`]: [`EngineHandle`], the typed way in for everyone else.
+//! - `view`: the status snapshot, projected and published.
 //! - `discs`: what detection reports (drives and discs coming and going), proactive
 //!   scans, auto-eject.
 //! - `task_run`: one claimed task from start to result.
@@ -16,16 +22,19 @@
 
 mod claims;
 mod discs;
+pub mod handle;
 mod needed;
 mod output;
 mod pending;
 mod problems;
 mod proof;
 mod recorded;
-mod registry;
 pub mod results;
+mod routing;
+mod state;
 mod task_run;
 mod upkeep;
+mod view;
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -33,7 +42,7 @@ use std::time::Duration;
 
 use amphigory_wire::scan::ScanResult;
 
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -42,11 +51,14 @@ use crate::daemon::eject::Ejector;
 use crate::daemon::labels::Labels;
 use crate::drives::DiscEvent;
 use crate::history::History;
+use crate::makemkv::progress::ProgressUpdate;
 use crate::makemkv::runner::{RunError, Runner};
 use crate::queue::{PendingResult, Queue};
+pub use handle::{EngineCommand, EngineError, EngineHandle, Report};
 use pending::PendingResults;
-use problems::ProblemSlot;
-use registry::{DiscScan, DriveEntry, Registry, Route, Running};
+use problems::{ProblemSource, Problems};
+use routing::{Registry, Route};
+use state::{DriveEntry, Running};
 
 /// Why a running task was stopped before it finished; the first reason given wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,26 +73,6 @@ pub enum StopReason {
     DiscEjected,
     /// The claim is not this daemon's any more: nothing written, nothing requeued.
     ClaimLost,
-}
-
-/// Commands other components send to the engine.
-#[derive(Debug)]
-pub enum EngineCommand {
-    /// Pause after the current task, or now.
-    Pause {
-        /// Stop running tasks now and requeue them.
-        now: bool,
-    },
-    /// Resume the queue.
-    Resume,
-    /// Stop a running task for good, or remove a queued one; `None` = the running task
-    /// (the only one). Replies with the id cancelled.
-    Cancel {
-        /// Which task.
-        task_id: Option<String>,
-        /// Answer.
-        reply: oneshot::Sender<Result<String, String>>,
-    },
 }
 
 /// Tunables of the engine.
@@ -136,7 +128,6 @@ pub(crate) struct EngineContext {
     pub(crate) queue: Arc<Queue>,
     pub(crate) runner: Arc<Runner>,
     pub(crate) bus: EventBus,
-    pub(crate) status: StatusHandle,
     pub(crate) options: EngineOptions,
     /// Where finished tasks are recorded (`None`: not recorded).
     pub(crate) history: Option<Arc<History>>,
@@ -150,7 +141,7 @@ pub struct EngineParts {
     pub runner: Arc<Runner>,
     /// Where events go.
     pub bus: EventBus,
-    /// The status snapshot the engine keeps in step.
+    /// The status snapshot the engine publishes (nobody else writes it).
     pub status: StatusHandle,
     /// Tunables.
     pub options: EngineOptions,
@@ -168,18 +159,24 @@ pub struct EngineParts {
     pub detection: Option<mpsc::Receiver<DiscEvent>>,
     /// Finished tasks whose results start-up recovery could not write yet.
     pub pending: Vec<PendingResult>,
+    /// Problems known at start (makemkvcon missing, no detection).
+    pub problems: Vec<String>,
+    /// The configuration's problems at start (needs config); a refetched configuration
+    /// replaces them ([`Report::ConfigProblems`]).
+    pub config_problems: Vec<String>,
 }
 
-/// A running piece of work that ended.
+/// What a running piece of work reports: its progress, and its end.
 enum Done {
+    /// How far run `run` is.
+    Progress { run: u64, update: ProgressUpdate },
     /// A queue task on the disc of `generation` (`None`: the drive was empty).
     Task {
         drive_id: String,
         /// [`Running::run`] of the work that ended.
         run: u64,
         generation: Option<u64>,
-        scan_task: bool,
-        outcome: task_run::Summary,
+        outcome: Box<task_run::Summary>,
     },
     /// The proactive scan of the disc of this generation.
     DiscScan {
@@ -195,6 +192,9 @@ enum Done {
 pub struct Engine {
     ctx: EngineContext,
     registry: Registry,
+    status: StatusHandle,
+    view: view::Extras,
+    problems: Problems,
     daemon_id: String,
     labels: Arc<Labels>,
     ejector: Arc<Ejector>,
@@ -207,7 +207,6 @@ pub struct Engine {
     paused: bool,
     depth: usize,
     pending: PendingResults,
-    queue_problems: ProblemSlot,
     needed: needed::NeededDiscs,
     /// The last pass's error, logged once until it changes.
     scan_error: Option<String>,
@@ -215,8 +214,13 @@ pub struct Engine {
 
 impl Engine {
     /// An engine over these parts, and the sender of its commands.
-    pub fn new(parts: EngineParts) -> (Self, mpsc::Sender<EngineCommand>) {
+    pub fn new(parts: EngineParts) -> (Self, EngineHandle) {
         let (cmd_tx, commands) = mpsc::channel(64);
+        let handle = EngineHandle::new(cmd_tx, parts.status.clone(), Some(parts.queue.clone()));
+        let mut problems = Problems::default();
+        problems.set(ProblemSource::Startup, parts.problems);
+        problems.set(ProblemSource::Config, parts.config_problems);
+        let lease_interval = parts.options.lease_interval;
         let (done_tx, done_rx) = mpsc::channel(64);
         let paused = parts.queue.is_paused();
         // Without detection nothing will ever be reported: nothing to wait for.
@@ -226,11 +230,13 @@ impl Engine {
                 queue: parts.queue,
                 runner: parts.runner,
                 bus: parts.bus,
-                status: parts.status,
                 options: parts.options,
                 history: parts.history,
             },
             registry,
+            status: parts.status,
+            view: view::Extras::default(),
+            problems,
             daemon_id: parts.daemon_id,
             labels: parts.labels,
             ejector: parts.ejector,
@@ -242,8 +248,7 @@ impl Engine {
             tracker: TaskTracker::new(),
             paused,
             depth: usize::MAX,
-            pending: PendingResults::default(),
-            queue_problems: ProblemSlot::default(),
+            pending: PendingResults::new(lease_interval),
             needed: needed::NeededDiscs::default(),
             scan_error: None,
         };
@@ -253,11 +258,11 @@ impl Engine {
             error,
         } in parts.pending
         {
-            engine
-                .pending
-                .push(&engine.ctx, Arc::new(claim), result, &error);
+            engine.pending.push(Arc::new(claim), result, &error);
         }
-        (engine, cmd_tx)
+        // Right from the start, whoever reads the status sees the engine's.
+        engine.publish_status();
+        (engine, handle)
     }
 
     /// Runs until `shutdown` is cancelled, then drains running tasks (SPEC §4: nothing
@@ -268,7 +273,6 @@ impl Engine {
         let mut expiry = tokio::time::interval(self.ctx.options.expired_lease_check);
         expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         expiry.reset(); // start-up recovery just ran; the first check is one period away
-        self.ctx.status.update(|s| s.paused = self.paused);
         if self.paused {
             // Only changes are logged below: say why nothing runs when we start paused.
             tracing::info!("queue paused");
@@ -281,6 +285,7 @@ impl Engine {
             self.refresh_pause_and_depth();
             self.update_discs_needed();
             self.ctx.queue.prepare_claim();
+            self.publish_status();
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
@@ -297,7 +302,7 @@ impl Engine {
                 () = self.wake.notified() => {}
                 _ = rescan.tick() => self.ctx.queue.request_rescan(),
                 _ = expiry.tick() => self.recover_expired(),
-                () = sleep_until(self.pending.next_due()) => self.pending.service(&self.ctx),
+                () = sleep_until(self.pending.next_due()) => self.service_pending(),
             }
         }
         self.drain().await;
@@ -347,13 +352,13 @@ impl Engine {
 
     fn on_done(&mut self, done: Done) {
         match done {
+            Done::Progress { run, update } => self.progress(run, update),
             Done::Task {
                 drive_id,
                 run,
                 generation,
-                scan_task,
                 outcome,
-            } => self.task_done(&drive_id, run, generation, scan_task, outcome),
+            } => self.task_done(&drive_id, run, generation, *outcome),
             Done::DiscScan {
                 drive_id,
                 run,
@@ -363,42 +368,72 @@ impl Engine {
         }
     }
 
+    /// Shows how far run `run` is, then says so on the bus.
+    fn progress(&mut self, run: u64, update: ProgressUpdate) {
+        let on_drive = self
+            .registry
+            .drives
+            .iter_mut()
+            .any(|entry| entry.task_progress(run, &update));
+        let Some(running) = self.registry.run_mut(run) else {
+            return; // ended meanwhile
+        };
+        if !on_drive && !running.advance(&update) {
+            return; // a proactive scan
+        }
+        let Some(task_id) = running.task_id.clone() else {
+            return;
+        };
+        self.emit(DaemonEvent::TaskProgress {
+            task_id,
+            percent: update.percent,
+            eta_seconds: update.eta_seconds,
+            current_size_bytes: update.current_size_bytes,
+            speed: update.speed,
+        });
+    }
+
     fn task_done(
         &mut self,
         drive_id: &str,
         run: u64,
         generation: Option<u64>,
-        scan_task: bool,
         outcome: task_run::Summary,
     ) {
-        if let Some(unwritten) = outcome.pending {
+        let task_run::Summary {
+            scan,
+            ripped,
+            pending,
+            event,
+        } = outcome;
+        if let Some(unwritten) = pending {
             let task_run::Unwritten {
                 claim,
                 result,
                 error,
             } = *unwritten;
-            self.pending.push(&self.ctx, claim, result, &error);
+            self.pending.push(claim, result, &error);
         }
-        if !self.registry.finish(drive_id, run) {
-            return; // the drive went away meanwhile; what runs there now is not this
+        let mine = self.registry.finish(drive_id, run);
+        // The drive went away meanwhile: what runs there now is not this, so its end
+        // touches nothing there.
+        let entry = self.registry.get_mut(drive_id).filter(|_| mine);
+        if let Some(entry) = entry {
+            entry.task_stopped(generation, scan, &results::now_rfc3339());
         }
-        let Some(entry) = self.registry.get_mut(drive_id) else {
-            return;
-        };
-        let same_disc = entry
-            .disc
-            .as_mut()
-            .filter(|d| Some(d.generation) == generation);
-        if let (true, Some(disc)) = (scan_task, same_disc) {
-            match outcome.scan {
-                Some(scan) => disc.scan = DiscScan::Done(Arc::new(scan)),
-                None if matches!(disc.scan, DiscScan::Running) => disc.scan = DiscScan::Failed,
-                None => {}
-            }
+        // The snapshot first, then the event: a client that connects in between must not
+        // get a `sync` still showing the task running after it heard it finished.
+        if let Some(event) = event {
+            self.emit(event);
         }
-        if outcome.ripped && self.ctx.options.auto_eject {
+        if mine && ripped && self.ctx.options.auto_eject {
             self.auto_eject(drive_id);
         }
+    }
+
+    /// Retries the results that wait and renews their claims' leases.
+    fn service_pending(&mut self) {
+        self.pending.service(&self.ctx);
     }
 
     fn running(&self) -> impl Iterator<Item = &Running> {
@@ -418,19 +453,27 @@ impl Engine {
         self.running()
             .filter(|r| r.task_id.is_none())
             .for_each(|r| r.stop(StopReason::Shutdown));
-        if tokio::time::timeout(grace, self.tracker.wait())
-            .await
-            .is_err()
-        {
-            tracing::info!("requeueing tasks still running after {grace:?}");
-            self.running().for_each(|r| r.stop(StopReason::Shutdown));
-            self.tracker.wait().await;
+        let deadline = tokio::time::Instant::now() + grace;
+        let mut stopped_all = false;
+        let tracker = self.tracker.clone();
+        // Reports keep being read while tasks end, so none waits on a full channel.
+        loop {
+            tokio::select! {
+                () = tracker.wait() => break,
+                Some(done) = self.done_rx.recv() => self.on_done(done),
+                () = tokio::time::sleep_until(deadline), if !stopped_all => {
+                    tracing::info!("requeueing tasks still running after {grace:?}");
+                    self.running().for_each(|r| r.stop(StopReason::Shutdown));
+                    stopped_all = true;
+                }
+            }
         }
         // Tasks that finished while draining report here too.
         while let Ok(done) = self.done_rx.try_recv() {
             self.on_done(done);
         }
         self.pending.last_try(&self.ctx);
+        self.publish_status();
     }
 }
 

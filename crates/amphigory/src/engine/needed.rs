@@ -10,7 +10,7 @@ use amphigory_wire::task::TaskType;
 use amphigory_wire::ws::NeededDisc;
 
 use super::Engine;
-use super::problems::ProblemSlot;
+use super::problems::ProblemSource;
 use crate::core::DaemonEvent;
 use crate::core::status::disc_needed_problem;
 
@@ -19,7 +19,13 @@ use crate::core::status::disc_needed_problem;
 pub(super) struct NeededDiscs {
     /// In the order they were first needed (the last is the latest).
     shown: Vec<NeededDisc>,
-    problems: ProblemSlot,
+}
+
+impl NeededDiscs {
+    /// The discs needed now, in the order they were first needed.
+    pub(super) fn shown(&self) -> &[NeededDisc] {
+        &self.shown
+    }
 }
 
 impl Engine {
@@ -89,13 +95,11 @@ impl Engine {
             .cloned()
             .collect();
         let lines = now.iter().map(disc_needed_problem).collect();
-        self.needed.problems.show(&self.ctx.status, lines);
-        let shown = now.clone();
-        self.ctx.status.update(|s| s.discs_needed = shown);
+        self.problems.set(ProblemSource::DiscsNeeded, lines);
         self.needed.shown = now;
         for disc in changed {
             tracing::info!("disc needed: {}", disc.sentence());
-            self.ctx.bus.publish(DaemonEvent::DiscNeeded { disc });
+            self.emit(DaemonEvent::DiscNeeded { disc });
         }
     }
 }

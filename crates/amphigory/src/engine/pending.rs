@@ -16,7 +16,6 @@ use tokio::time::Instant;
 
 use super::EngineContext;
 use super::claims::claim_lost;
-use super::problems::ProblemSlot;
 use super::task_run::announce_finished;
 use crate::queue::{Claim, QueueError, TaskState};
 
@@ -36,17 +35,24 @@ struct Pending {
 }
 
 /// Every result that waits to be written.
-#[derive(Default)]
 pub(crate) struct PendingResults {
     items: Vec<Pending>,
-    problem: ProblemSlot,
+    /// How often the claims' leases are renewed.
+    lease_interval: Duration,
 }
 
 impl PendingResults {
+    /// None yet; leases renewed every `lease_interval`.
+    pub(crate) fn new(lease_interval: Duration) -> Self {
+        Self {
+            items: Vec::new(),
+            lease_interval,
+        }
+    }
+
     /// Takes on a finished task whose result just failed to be written with `error`.
     pub(crate) fn push(
         &mut self,
-        ctx: &EngineContext,
         claim: Arc<Claim>,
         result: TaskResult,
         error: &dyn std::fmt::Display,
@@ -58,10 +64,9 @@ impl PendingResults {
             result,
             delay: FIRST_DELAY,
             next_try: now + FIRST_DELAY,
-            next_renewal: now + ctx.options.lease_interval,
+            next_renewal: now + self.lease_interval,
             error: error.to_string(),
         });
-        self.show_problem(ctx);
     }
 
     /// When something is due next (a retry or a lease renewal); `None` when idle.
@@ -89,7 +94,6 @@ impl PendingResults {
             }
         }
         self.items = still;
-        self.show_problem(ctx);
     }
 
     /// On shutdown: one last try each. What still fails stays claimed, its result
@@ -104,10 +108,10 @@ impl PendingResults {
         }
     }
 
-    fn show_problem(&mut self, ctx: &EngineContext) {
+    /// The status problem while results wait (none when none does).
+    pub(crate) fn problem(&self, ctx: &EngineContext) -> Vec<String> {
         let complete = ctx.queue.layout().dir(TaskState::Complete);
-        let now = self
-            .items
+        self.items
             .first()
             .map(|item| {
                 let count = self.items.len();
@@ -119,8 +123,7 @@ impl PendingResults {
                 )
             })
             .into_iter()
-            .collect();
-        self.problem.show(&ctx.status, now);
+            .collect()
     }
 }
 

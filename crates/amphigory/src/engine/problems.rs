@@ -1,48 +1,64 @@
-//! Status problems the engine keeps up to date itself (the queue directory, results that
-//! cannot be written): each slot remembers what it put into the snapshot, so it replaces
-//! exactly its own lines and nobody else's.
+//! The status problems, kept by the engine per source: each source replaces exactly its
+//! own lines and nobody else's, and the status lists them in a fixed order of sources.
 
-use crate::core::StatusHandle;
+use std::collections::BTreeMap;
 
-/// One source of problems in the status snapshot.
-#[derive(Debug, Default)]
-pub(crate) struct ProblemSlot {
-    shown: Vec<String>,
+/// Where a status problem comes from, in the order the status lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum ProblemSource {
+    /// The webapp's configuration (needs config; restart needed after a refetch).
+    Config,
+    /// Known at start (makemkvcon missing, disc detection unavailable).
+    Startup,
+    /// The queue directory itself.
+    Queue,
+    /// Results that cannot be written yet.
+    Results,
+    /// Discs queued tasks wait for.
+    DiscsNeeded,
 }
 
-impl ProblemSlot {
-    /// Makes the snapshot show `now` for this slot (nothing when empty); a no-op when
-    /// nothing changed.
-    pub(crate) fn show(&mut self, status: &StatusHandle, now: Vec<String>) {
-        if now == self.shown {
-            return;
+/// Every source's current problems.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Problems {
+    by_source: BTreeMap<ProblemSource, Vec<String>>,
+}
+
+impl Problems {
+    /// Makes `now` what `source` shows (nothing when empty).
+    pub(crate) fn set(&mut self, source: ProblemSource, now: Vec<String>) {
+        if now.is_empty() {
+            self.by_source.remove(&source);
+        } else {
+            self.by_source.insert(source, now);
         }
-        let before = std::mem::replace(&mut self.shown, now);
-        status.update(|s| {
-            s.problems.retain(|p| !before.contains(p));
-            s.problems.extend(self.shown.iter().cloned());
-        });
+    }
+
+    /// Every line, sources in order; a line two sources give is listed once.
+    pub(crate) fn list(&self) -> Vec<String> {
+        let mut lines: Vec<String> = Vec::new();
+        for line in self.by_source.values().flatten() {
+            if !lines.contains(line) {
+                lines.push(line.clone());
+            }
+        }
+        lines
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::StatusSnapshot;
 
     #[test]
-    fn a_slot_replaces_only_its_own_lines() {
-        let status = StatusHandle::new(StatusSnapshot {
-            problems: vec!["needs config".into()],
-            ..StatusSnapshot::default()
-        });
-        let mut slot = ProblemSlot::default();
-        slot.show(&status, vec!["cannot write results".into()]);
-        assert_eq!(
-            status.get().problems,
-            ["needs config", "cannot write results"]
-        );
-        slot.show(&status, Vec::new());
-        assert_eq!(status.get().problems, ["needs config"]);
+    fn a_source_replaces_only_its_own_lines() {
+        let mut problems = Problems::default();
+        problems.set(ProblemSource::Config, vec!["needs config".into()]);
+        problems.set(ProblemSource::Results, vec!["cannot write results".into()]);
+        assert_eq!(problems.list(), ["needs config", "cannot write results"]);
+        problems.set(ProblemSource::Results, Vec::new());
+        assert_eq!(problems.list(), ["needs config"]);
+        problems.set(ProblemSource::Queue, vec!["queue gone".into()]);
+        assert_eq!(problems.list(), ["needs config", "queue gone"]);
     }
 }

@@ -1,10 +1,9 @@
 //! Running one claimed task on one drive: renew the lease while the runner works,
-//! publish progress, turn the outcome into a result file (or a requeue), and keep the
-//! status snapshot in step.
+//! report progress to the engine, and turn the outcome into a result file (or a requeue)
+//! and the event announcing it, which the engine publishes once its state shows the end.
 
 use std::sync::{Arc, OnceLock};
 
-use amphigory_wire::drive::{DriveState, ScanStatus};
 use amphigory_wire::result::{RipOutput, TaskResult};
 use amphigory_wire::scan::ScanResult;
 use amphigory_wire::task::TaskType;
@@ -14,7 +13,6 @@ use tokio_util::sync::CancellationToken;
 use super::claims::claim_lost;
 use super::results::{self, RipFacts, RunClock};
 use super::{DriveSlot, EngineContext, StopReason};
-use crate::core::status::RunningTask;
 use crate::core::{DaemonEvent, FinishedFacts};
 use crate::makemkv::progress::ProgressUpdate;
 use crate::makemkv::runner::{ChildEvent, RipRequest, RunError, Runner, Source};
@@ -45,6 +43,8 @@ pub(crate) struct Summary {
     /// The task finished but its result could not be written: the engine retries it
     /// (the claim is kept).
     pub(crate) pending: Option<Box<Unwritten>>,
+    /// What to announce (task finished or requeued), after the state shows the end.
+    pub(crate) event: Option<DaemonEvent>,
 }
 
 /// A finished task whose result could not be written.
@@ -66,21 +66,21 @@ enum Outcome {
     ClaimLost(String),
 }
 
-/// Runs the job to its end; never fails (every failure becomes a result).
-pub(crate) async fn run(ctx: EngineContext, job: Job) -> Summary {
+/// Runs the job to its end, giving `on_progress` each progress update; never fails
+/// (every failure becomes a result).
+pub(crate) async fn run(
+    ctx: EngineContext,
+    job: Job,
+    on_progress: impl FnMut(ProgressUpdate) + Send + 'static,
+) -> Summary {
     let task = job.claim.task().clone();
-    let task_type = task_type_of(&task.kind);
-    tracing::info!(task = %task.id, drive = %job.drive.drive_id, "starting {} task", task_type.as_str());
-    mark_started(&ctx, &job, &task_type);
     let clock = RunClock::start();
-    let outcome = with_lease(&ctx, &job, execute(&ctx, &job, &clock)).await;
+    let outcome = with_lease(&ctx, &job, execute(&ctx, &job, &clock, on_progress)).await;
     let mut summary = Summary::default();
-    let mut shown_scan = None;
     let mut event = None;
     match outcome {
         Outcome::Finished(result, scan) => {
             super::recorded::record(&ctx, &job, &clock, &result);
-            shown_scan = scan.as_ref().and(result.result.clone());
             summary.ripped = result.error.is_none() && result.task_type == TaskType::Rip;
             summary.scan = scan;
             match ctx.queue.finish(&job.claim, &result) {
@@ -112,18 +112,13 @@ pub(crate) async fn run(ctx: EngineContext, job: Job) -> Summary {
         },
         Outcome::ClaimLost(reason) => claim_lost(&ctx, &job.claim, &reason),
     }
-    // The snapshot first, then the event: a client that connects in between must not get
-    // a `sync` still showing the task running after it heard it finished.
-    mark_stopped(&ctx, &job, shown_scan);
-    if let Some(event) = event {
-        ctx.bus.publish(event);
-    }
+    summary.event = event;
     summary
 }
 
 /// Logs a task whose result is durable and builds the event saying so; `job` (when the
 /// run is at hand) adds the drive and the disc to what the result says.
-fn finished_event(task: &Task, result: &TaskResult, job: Option<&Job>) -> DaemonEvent {
+pub(crate) fn finished_event(task: &Task, result: &TaskResult, job: Option<&Job>) -> DaemonEvent {
     match &result.error {
         None => tracing::info!(task = %task.id, "task completed"),
         Some(e) => tracing::warn!(task = %task.id, code = %e.code, "task failed: {}", e.message),
@@ -210,10 +205,14 @@ async fn with_lease(
     }
 }
 
-async fn execute(ctx: &EngineContext, job: &Job, clock: &RunClock) -> Outcome {
+async fn execute(
+    ctx: &EngineContext,
+    job: &Job,
+    clock: &RunClock,
+    on_progress: impl FnMut(ProgressUpdate) + Send + 'static,
+) -> Outcome {
     let task = job.claim.task();
     let source = Source::Device(job.drive.device.clone());
-    let on_progress = progress_publisher(ctx, &task.id);
     let runner = task_runner(ctx, &job.claim);
     match &task.kind {
         TaskKind::Scan => match scan(job, &runner, &source, on_progress).await {
@@ -310,7 +309,7 @@ async fn scan(
         }
         None => runner.scan(source, &job.cancel, on_progress).await?,
     };
-    super::registry::complete_scan(
+    super::state::complete_scan(
         &mut scan,
         job.disc_fingerprint.as_deref(),
         job.disc_volume.as_deref(),
@@ -370,107 +369,4 @@ fn failed(job: &Job, task_type: TaskType, clock: &RunClock, error: RunError) -> 
     };
     let result = results::failure(task_id, task_type, clock, task_error);
     Outcome::Finished(Box::new(result), None)
-}
-
-/// A progress callback that publishes on the bus and updates the status snapshot.
-fn progress_publisher(
-    ctx: &EngineContext,
-    task_id: &str,
-) -> impl FnMut(ProgressUpdate) + Send + 'static {
-    let (bus, status, task_id) = (ctx.bus.clone(), ctx.status.clone(), task_id.to_owned());
-    move |p: ProgressUpdate| {
-        status.update(|s| {
-            if let Some(t) = s.running.iter_mut().find(|t| t.task_id == task_id) {
-                t.percent = p.percent;
-                t.eta_seconds = p.eta_seconds;
-                t.current_size_bytes = p.current_size_bytes;
-                t.speed = p.speed.clone();
-            }
-            if let Some(d) = s
-                .drives
-                .iter_mut()
-                .find(|d| d.rip_task_id.as_deref() == Some(&task_id))
-            {
-                d.rip_progress = Some(p.percent);
-            }
-        });
-        bus.publish(DaemonEvent::TaskProgress {
-            task_id: task_id.clone(),
-            percent: p.percent,
-            eta_seconds: p.eta_seconds,
-            current_size_bytes: p.current_size_bytes,
-            speed: p.speed,
-        });
-    }
-}
-
-fn task_type_of(kind: &TaskKind) -> TaskType {
-    match kind {
-        TaskKind::Scan => TaskType::Scan,
-        TaskKind::Rip(_) => TaskType::Rip,
-    }
-}
-
-fn mark_started(ctx: &EngineContext, job: &Job, task_type: &TaskType) {
-    let task = job.claim.task();
-    ctx.status.update(|s| {
-        s.running.push(RunningTask {
-            task_id: task.id.clone(),
-            task_type: task_type.clone(),
-            drive_id: job.drive.drive_id.clone(),
-            percent: 0,
-            eta_seconds: None,
-            current_size_bytes: None,
-            speed: None,
-        });
-        if let Some(d) = s.drive_mut(&job.drive.drive_id) {
-            d.last_updated = Some(results::now_rfc3339());
-            d.waiting_since = None;
-            match &task.kind {
-                TaskKind::Scan => {
-                    d.state = DriveState::Scanning;
-                    d.scan_task_id = Some(task.id.clone());
-                }
-                TaskKind::Rip(spec) => {
-                    d.state = DriveState::Ripping;
-                    d.rip_task_id = Some(task.id.clone());
-                    d.rip_track_number = Some(spec.track);
-                    d.rip_progress = Some(0);
-                }
-            }
-        }
-    });
-    ctx.bus.publish(DaemonEvent::TaskStarted {
-        task_id: task.id.clone(),
-        task_type: task_type.clone(),
-        drive_id: job.drive.drive_id.clone(),
-    });
-}
-
-/// `scan` is the scan result (as written) of a successful scan task.
-fn mark_stopped(ctx: &EngineContext, job: &Job, scan: Option<serde_json::Value>) {
-    let task_id = &job.claim.task().id;
-    ctx.status.update(|s| {
-        s.running.retain(|t| &t.task_id != task_id);
-        if let Some(d) = s.drive_mut(&job.drive.drive_id) {
-            if let Some(scan) = scan.filter(|_| d.state != DriveState::Empty) {
-                d.scan_status = Some(ScanStatus::Complete);
-                d.scan_result = Some(scan);
-                d.scan_error = None;
-            }
-            d.rip_task_id = None;
-            d.rip_track_number = None;
-            d.rip_progress = None;
-            d.last_updated = Some(results::now_rfc3339());
-            // An eject during the task already marked the drive empty: nothing waits there.
-            if d.state != DriveState::Empty {
-                d.state = if d.scan_result.is_some() {
-                    DriveState::Scanned
-                } else {
-                    DriveState::DiscInserted
-                };
-                d.waiting_since = d.last_updated.clone();
-            }
-        }
-    });
 }

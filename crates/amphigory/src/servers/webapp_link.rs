@@ -36,8 +36,9 @@ use tracing::{debug, info, warn};
 use super::requests;
 use crate::config::http::HttpUrl;
 use crate::config::{ConfigRefresher, EffectiveConfig};
-use crate::core::{DaemonEvent, EventBus, StatusHandle};
+use crate::core::{DaemonEvent, EventBus};
 use crate::engine::results::now_rfc3339;
+use crate::engine::{EngineHandle, Report};
 use crate::tls;
 
 /// Exponential backoff between connection attempts.
@@ -110,8 +111,9 @@ impl LinkOptions {
 pub struct LinkContext {
     /// Disc and progress events.
     pub bus: EventBus,
-    /// Answers to requests, progress after a reconnect.
-    pub status: StatusHandle,
+    /// The engine: answers to requests and progress after a reconnect read its status;
+    /// the link reports whether it is up.
+    pub engine: EngineHandle,
     /// Notified when the webapp's config should be refetched.
     pub config_changed: Arc<Notify>,
 }
@@ -124,10 +126,14 @@ pub fn spawn(
     shutdown: &CancellationToken,
 ) {
     if let Some(refresher) = options.refresher.clone() {
+        let engine = ctx.engine.clone();
         tasks.spawn(crate::config::refresh::run(
             refresher,
             ctx.config_changed.clone(),
-            ctx.status.clone(),
+            move |problems| {
+                let engine = engine.clone();
+                async move { engine.report(Report::ConfigProblems(problems)).await }
+            },
             shutdown.child_token(),
         ));
     }
@@ -137,8 +143,8 @@ pub fn spawn(
 /// Connects, serves, reconnects, until `shutdown`. Never fails.
 pub async fn run(options: LinkOptions, ctx: LinkContext, shutdown: CancellationToken) {
     let ws_url = options.url.ws_url("/ws");
-    let set_connected = |up: bool| ctx.status.update(|s| s.webapp_link = Some(up));
-    set_connected(false);
+    let set_connected = |up: bool| ctx.engine.report(Report::WebappLink(up));
+    set_connected(false).await;
     let mut failures: u32 = 0;
     loop {
         let attempt = tokio::select! {
@@ -148,11 +154,11 @@ pub async fn run(options: LinkOptions, ctx: LinkContext, shutdown: CancellationT
         match attempt {
             Ok(ws) => {
                 info!("webapp link connected to {ws_url}");
-                set_connected(true);
+                set_connected(true).await;
                 failures = 0;
                 ctx.config_changed.notify_one();
                 let why = Session::new(ws, &options, &ctx, &shutdown).run().await;
-                set_connected(false);
+                set_connected(false).await;
                 if shutdown.is_cancelled() {
                     return;
                 }
@@ -177,33 +183,62 @@ pub async fn run(options: LinkOptions, ctx: LinkContext, shutdown: CancellationT
 /// A WebSocket to the webapp, plain or over TLS.
 pub type Socket = WebSocketStream<tls::Stream>;
 
+/// Why a connection to the webapp could not be made, or ended.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// The TCP connection failed.
+    #[error("{0}")]
+    Connect(std::io::Error),
+    /// TLS failed (an `https://` webapp).
+    #[error("{0}")]
+    Tls(#[from] tls::TlsError),
+    /// The WebSocket handshake, or reading, failed.
+    #[error("{0}")]
+    WebSocket(#[from] tokio_tungstenite::tungstenite::Error),
+    /// Nothing connected in time.
+    #[error("no connection within {0:?}")]
+    Timeout(Duration),
+    /// A message could not be encoded.
+    #[error("{0}")]
+    Encode(#[from] serde_json::Error),
+    /// A message could not be written.
+    #[error("write failed: {0}")]
+    Write(tokio_tungstenite::tungstenite::Error),
+    /// A message could not be written in time.
+    #[error("the webapp stopped reading")]
+    WriteTimeout,
+    /// The webapp closed the connection.
+    #[error("closed by the webapp")]
+    Closed,
+    /// The daemon's event bus closed.
+    #[error("event bus closed")]
+    BusClosed,
+    /// The daemon is stopping.
+    #[error("daemon stopping")]
+    Stopping,
+}
+
 /// Opens the webapp's `/ws` (`ws://`, or `wss://` for an `https://` webapp), all of it
 /// (connect, TLS, WebSocket handshake) within `within`.
-pub async fn open(url: &HttpUrl, within: Duration) -> Result<Socket, String> {
+pub async fn open(url: &HttpUrl, within: Duration) -> Result<Socket, LinkError> {
     let ws_url = url.ws_url("/ws");
     let connecting = async {
         let tcp = TcpStream::connect((url.host.as_str(), url.port))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(LinkError::Connect)?;
         let _ = tcp.set_nodelay(true);
-        let stream = tls::wrap(tcp, &url.host, url.secure)
-            .await
-            .map_err(|e| e.to_string())?;
-        let request = ws_url
-            .as_str()
-            .into_client_request()
-            .map_err(|e| e.to_string())?;
+        let stream = tls::wrap(tcp, &url.host, url.secure).await?;
+        let request = ws_url.as_str().into_client_request()?;
         let config = WebSocketConfig::default()
             .max_message_size(Some(1 << 20))
             .max_frame_size(Some(1 << 20));
-        let (ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(config))
-            .await
-            .map_err(|e| e.to_string())?;
+        let (ws, _) =
+            tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?;
         Ok(ws)
     };
     timeout(within, connecting)
         .await
-        .map_err(|_| format!("no connection within {within:?}"))?
+        .map_err(|_| LinkError::Timeout(within))?
 }
 
 /// One connection.
@@ -235,7 +270,7 @@ impl<'a> Session<'a> {
     }
 
     /// Serves until the connection ends; says why.
-    async fn run(mut self) -> String {
+    async fn run(mut self) -> LinkError {
         if let Err(e) = self.register().await {
             return e;
         }
@@ -254,12 +289,12 @@ impl<'a> Session<'a> {
             let outcome = tokio::select! {
                 () = self.shutdown.cancelled() => {
                     let _ = timeout(Duration::from_secs(1), self.ws.close(None)).await;
-                    return "daemon stopping".into();
+                    return LinkError::Stopping;
                 }
                 inbound = self.ws.next() => match inbound {
                     Some(Ok(message)) => self.on_message(message).await,
-                    Some(Err(e)) => Err(e.to_string()),
-                    None => Err("closed by the webapp".into()),
+                    Some(Err(e)) => Err(e.into()),
+                    None => Err(LinkError::Closed),
                 },
                 event = self.events.recv() => self.on_event(event).await,
                 _ = heartbeat.tick() => self.send(&LinkMessage::Heartbeat { timestamp: now_rfc3339() }).await,
@@ -277,8 +312,8 @@ impl<'a> Session<'a> {
     /// `daemon_config` first, then the discs already in (a webapp that restarted, or a
     /// daemon that started with a disc in, must show them), then where every running
     /// task is.
-    async fn register(&mut self) -> Result<(), String> {
-        let snapshot = self.ctx.status.get();
+    async fn register(&mut self) -> Result<(), LinkError> {
+        let snapshot = self.ctx.engine.snapshot();
         let display = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
         self.send(&LinkMessage::DaemonConfig {
             timestamp: now_rfc3339(),
@@ -294,8 +329,8 @@ impl<'a> Session<'a> {
         self.send_running_progress().await
     }
 
-    async fn send_running_progress(&mut self) -> Result<(), String> {
-        for task in self.ctx.status.get().running {
+    async fn send_running_progress(&mut self) -> Result<(), LinkError> {
+        for task in self.ctx.engine.snapshot().running {
             if let Some(message) = link_message(&task.progress_event()) {
                 self.send(&message).await?;
             }
@@ -303,7 +338,7 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    async fn on_event(&mut self, event: Result<DaemonEvent, RecvError>) -> Result<(), String> {
+    async fn on_event(&mut self, event: Result<DaemonEvent, RecvError>) -> Result<(), LinkError> {
         match event {
             Ok(event) => match link_message(&event) {
                 Some(message) => self.send(&message).await,
@@ -314,11 +349,11 @@ impl<'a> Session<'a> {
                 debug!("webapp link missed {missed} events; resending progress");
                 self.send_running_progress().await
             }
-            Err(RecvError::Closed) => Err("event bus closed".into()),
+            Err(RecvError::Closed) => Err(LinkError::BusClosed),
         }
     }
 
-    async fn on_message(&mut self, message: Message) -> Result<(), String> {
+    async fn on_message(&mut self, message: Message) -> Result<(), LinkError> {
         let Message::Text(text) = message else {
             // Pings are answered by tungstenite; binary frames mean nothing here.
             return Ok(());
@@ -330,7 +365,7 @@ impl<'a> Session<'a> {
                 params,
             }) => {
                 let answer =
-                    requests::respond(&self.ctx.status.get(), request_id, &method, &params);
+                    requests::respond(&self.ctx.engine.snapshot(), request_id, &method, &params);
                 self.send(&answer).await
             }
             Ok(InboundMessage::ConfigUpdated | InboundMessage::WebappConfigChanged) => {
@@ -347,8 +382,8 @@ impl<'a> Session<'a> {
         }
     }
 
-    async fn send(&mut self, message: &LinkMessage) -> Result<(), String> {
-        let json = serde_json::to_string(message).map_err(|e| e.to_string())?;
+    async fn send(&mut self, message: &LinkMessage) -> Result<(), LinkError> {
+        let json = serde_json::to_string(message)?;
         match timeout(
             self.options.write_timeout,
             self.ws.send(Message::text(json)),
@@ -356,8 +391,8 @@ impl<'a> Session<'a> {
         .await
         {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(format!("write failed: {e}")),
-            Err(_) => Err("the webapp stopped reading".into()),
+            Ok(Err(e)) => Err(LinkError::Write(e)),
+            Err(_) => Err(LinkError::WriteTimeout),
         }
     }
 }

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{TrayAction, TrayHandle};
-use crate::engine::EngineCommand;
+use crate::engine::EngineHandle;
 
 /// The program that opens a URL in the user's browser.
 #[cfg(target_os = "macos")]
@@ -21,7 +21,7 @@ const OPENER: &str = "xdg-open";
 /// What the actions act on.
 pub(super) struct ActionContext {
     /// The engine.
-    pub commands: mpsc::Sender<EngineCommand>,
+    pub engine: EngineHandle,
     /// The tray (current URLs).
     pub handle: TrayHandle,
     /// Set by Restart: the main thread re-executes once everything has stopped.
@@ -49,9 +49,9 @@ async fn perform(action: TrayAction, ctx: &ActionContext) {
     tracing::info!("menu: {}", action.title());
     let config = ctx.handle.config();
     match action {
-        TrayAction::PauseAfterTrack => command(ctx, EngineCommand::Pause { now: false }).await,
-        TrayAction::PauseNow => command(ctx, EngineCommand::Pause { now: true }).await,
-        TrayAction::Resume => command(ctx, EngineCommand::Resume).await,
+        TrayAction::PauseAfterTrack => set_paused(ctx, true, false).await,
+        TrayAction::PauseNow => set_paused(ctx, true, true).await,
+        TrayAction::Resume => set_paused(ctx, false, false).await,
         TrayAction::OpenWebapp => open(config.webapp_url.as_deref()),
         TrayAction::Help => open(config.wiki_url.as_deref()),
         TrayAction::Preferences => open(config.preferences_url().as_deref()),
@@ -63,9 +63,10 @@ async fn perform(action: TrayAction, ctx: &ActionContext) {
     }
 }
 
-async fn command(ctx: &ActionContext, command: EngineCommand) {
-    if ctx.commands.send(command).await.is_err() {
-        tracing::warn!("menu: the engine has stopped");
+/// Pauses (after the running tasks, or `now`) or resumes; the menu follows the status.
+async fn set_paused(ctx: &ActionContext, paused: bool, now: bool) {
+    if let Err(e) = ctx.engine.set_paused(paused, now).await {
+        tracing::warn!("menu: {e}");
     }
 }
 

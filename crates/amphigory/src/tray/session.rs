@@ -199,7 +199,7 @@ impl TrayLink {
             tasks.spawn(follow_config(configs, handle.clone(), shutdown.clone()));
         }
         let ctx = actions::ActionContext {
-            commands: daemon.commands.clone(),
+            engine: daemon.engine.clone(),
             handle,
             restart,
             shutdown,

@@ -464,7 +464,11 @@ fn action_context() -> (
     let (commands, engine) = mpsc::channel(8);
     let restart = Arc::new(AtomicBool::new(false));
     let ctx = ActionContext {
-        commands,
+        engine: crate::engine::EngineHandle::new(
+            commands,
+            crate::core::StatusHandle::new(StatusSnapshot::default()),
+            None,
+        ),
         handle: TrayHandle::new(None).0,
         restart: restart.clone(),
         shutdown: CancellationToken::new(),
@@ -487,13 +491,16 @@ async fn clicks_become_engine_commands() {
     }
     assert!(matches!(
         engine.recv().await,
-        Some(EngineCommand::Pause { now: false })
+        Some(EngineCommand::Pause { now: false, .. })
     ));
     assert!(matches!(
         engine.recv().await,
-        Some(EngineCommand::Pause { now: true })
+        Some(EngineCommand::Pause { now: true, .. })
     ));
-    assert!(matches!(engine.recv().await, Some(EngineCommand::Resume)));
+    assert!(matches!(
+        engine.recv().await,
+        Some(EngineCommand::Resume { .. })
+    ));
     clicks.send(TrayAction::Quit).unwrap();
     acting.await.unwrap();
     assert!(shutdown.is_cancelled());

@@ -1,15 +1,12 @@
-//! The actions of the control socket (SPEC §8), each turned into a response. Queue file
-//! I/O runs on blocking threads; engine commands wait a bounded time for their answer.
+//! The actions of the control socket (SPEC §8), each turned into a response. What
+//! changes the daemon goes through the engine's handle (which waits a bounded time for
+//! the answer); queue listings run on blocking threads.
 
 use amphigory_wire::control::{ControlRequest, ControlResponse, EnqueueArgs, PROTOCOL_VERSION};
-use amphigory_wire::drive::DriveStatus;
 use amphigory_wire::task::TaskType;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
 use super::{ControlConfig, ControlContext};
-use crate::core::status::drive_matches;
-use crate::engine::EngineCommand;
 use crate::queue::space::by_volume;
 use crate::queue::{NewTask, RipSpec};
 
@@ -33,7 +30,7 @@ type Reply = Result<Value, String>;
 /// Carries out one request.
 pub(super) async fn handle(
     ctx: &ControlContext,
-    config: &ControlConfig,
+    _config: &ControlConfig,
     request: ControlRequest,
 ) -> Outcome {
     let reply = match request {
@@ -46,12 +43,12 @@ pub(super) async fn handle(
         ControlRequest::Version => Ok(version(ctx)),
         ControlRequest::Status => status(ctx).await,
         ControlRequest::Tasks => tasks(ctx).await,
-        ControlRequest::Drives => Ok(json!({"drives": ctx.status.get().drives})),
+        ControlRequest::Drives => Ok(json!({"drives": ctx.engine.snapshot().drives})),
         ControlRequest::Pause { now } => pause(ctx, now).await,
         ControlRequest::Resume => resume(ctx).await,
-        ControlRequest::Cancel { task_id } => cancel(ctx, config, task_id).await,
+        ControlRequest::Cancel { task_id } => cancel(ctx, task_id).await,
         ControlRequest::Label { drive_id, label } => set_label(ctx, &drive_id, label).await,
-        ControlRequest::Eject { drive_id } => eject(ctx, drive_id.as_deref()).await,
+        ControlRequest::Eject { drive_id } => eject(ctx, drive_id).await,
         ControlRequest::Enqueue(args) => enqueue(ctx, args).await,
     };
     Outcome::Reply(match reply {
@@ -64,7 +61,7 @@ fn version(ctx: &ControlContext) -> Value {
     json!({
         "version": env!("CARGO_PKG_VERSION"),
         "protocol": PROTOCOL_VERSION,
-        "daemon_id": ctx.status.get().daemon_id,
+        "daemon_id": ctx.engine.snapshot().daemon_id,
     })
 }
 
@@ -77,22 +74,19 @@ async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|e| Err(format!("internal error: {e}")))
 }
 
-/// The snapshot, with the queue depth and pause state read from the queue itself (the
-/// engine's copy can be a moment behind a `pause` just answered).
+/// The snapshot as of now (the engine reads the pause marker and queue depth again),
+/// with what the queued rips need per volume.
 async fn status(ctx: &ControlContext) -> Reply {
+    let snapshot = ctx.engine.status().await.map_err(|e| e.to_string())?;
     let queue = ctx.queue.clone();
     let ledger = ctx.space.clone();
-    let (depth, paused, space) = blocking(move || {
+    let space = blocking(move || {
         // What the queued rips need per volume (SPEC §11.2); a queue that cannot be
         // listed right now shows none rather than failing the whole status.
         let rips = queue.queued_rips().unwrap_or_default();
-        let space = by_volume(&rips, |dir| ledger.held_on(dir));
-        Ok((queue.queue_depth(), queue.is_paused(), space))
+        Ok(by_volume(&rips, |dir| ledger.held_on(dir)))
     })
     .await?;
-    let mut snapshot = ctx.status.get();
-    snapshot.queue_depth = depth;
-    snapshot.paused = paused;
     let mut body = serde_json::to_value(&snapshot).map_err(|e| e.to_string())?;
     if let Some(map) = body.as_object_mut() {
         map.insert("protocol".into(), json!(PROTOCOL_VERSION));
@@ -105,7 +99,7 @@ async fn status(ctx: &ControlContext) -> Reply {
 async fn tasks(ctx: &ControlContext) -> Reply {
     let queue = ctx.queue.clone();
     let entries = blocking(move || queue.list().map_err(|e| e.to_string())).await?;
-    let running = ctx.status.get().running;
+    let running = ctx.engine.snapshot().running;
     let tasks: Vec<Value> = entries
         .into_iter()
         .map(|entry| {
@@ -123,102 +117,45 @@ async fn tasks(ctx: &ControlContext) -> Reply {
     Ok(json!({ "tasks": tasks }))
 }
 
-/// Writes the `PAUSED` marker before answering (so a `status` right after agrees), and
-/// tells the engine, which stops running tasks when `now`.
+/// The engine writes the `PAUSED` marker (stopping running tasks when `now`) and shows
+/// it before answering, so a `status` right after agrees.
 async fn pause(ctx: &ControlContext, now: bool) -> Reply {
-    let queue = ctx.queue.clone();
-    let changed = blocking(move || queue.set_paused(true).map_err(|e| e.to_string())).await?;
-    let stopped: Vec<String> = if now {
-        ctx.status
-            .get()
-            .running
-            .into_iter()
-            .map(|r| r.task_id)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    engine(ctx, EngineCommand::Pause { now }).await?;
-    Ok(json!({"paused": true, "changed": changed, "now": now, "requeued": stopped}))
+    let paused = ctx.engine.pause(now).await.map_err(|e| e.to_string())?;
+    Ok(json!({"paused": true, "changed": paused.changed, "now": now, "requeued": paused.requeued}))
 }
 
 async fn resume(ctx: &ControlContext) -> Reply {
-    let queue = ctx.queue.clone();
-    let changed = blocking(move || queue.set_paused(false).map_err(|e| e.to_string())).await?;
-    engine(ctx, EngineCommand::Resume).await?;
+    let changed = ctx.engine.resume().await.map_err(|e| e.to_string())?;
     Ok(json!({"paused": false, "changed": changed}))
 }
 
-async fn engine(ctx: &ControlContext, command: EngineCommand) -> Result<(), String> {
-    ctx.commands
-        .send(command)
+async fn cancel(ctx: &ControlContext, task_id: Option<String>) -> Reply {
+    let id = ctx
+        .engine
+        .cancel(task_id)
         .await
-        .map_err(|_| "the daemon is shutting down".to_owned())
-}
-
-async fn cancel(ctx: &ControlContext, config: &ControlConfig, task_id: Option<String>) -> Reply {
-    let (reply, answer) = oneshot::channel();
-    engine(ctx, EngineCommand::Cancel { task_id, reply }).await?;
-    match tokio::time::timeout(config.reply_timeout, answer).await {
-        Ok(Ok(Ok(id))) => Ok(json!({ "task_id": id })),
-        Ok(Ok(Err(message))) => Err(message),
-        Ok(Err(_)) => Err("the daemon is shutting down".to_owned()),
-        Err(_) => Err("the engine did not answer in time; try again".to_owned()),
-    }
-}
-
-/// The drive `needle` names (id, device, or device without `/dev/`); `None` = the only
-/// drive.
-fn find_drive(drives: &[DriveStatus], needle: Option<&str>) -> Result<DriveStatus, String> {
-    let found = match needle {
-        Some(needle) => drives.iter().find(|d| drive_matches(d, needle)),
-        None if drives.len() == 1 => drives.first(),
-        None if drives.is_empty() => return Err("this daemon has no drives".to_owned()),
-        None => return Err(format!("several drives: name one of {}", names(drives))),
-    };
-    found.cloned().ok_or_else(|| match needle {
-        Some(needle) if drives.is_empty() => {
-            format!("no drive '{needle}': this daemon has no drives")
-        }
-        Some(needle) => format!("no drive '{needle}'; drives: {}", names(drives)),
-        None => "no drive".to_owned(),
-    })
-}
-
-fn names(drives: &[DriveStatus]) -> String {
-    let ids: Vec<&str> = drives.iter().map(|d| d.drive_id.as_str()).collect();
-    ids.join(", ")
+        .map_err(|e| e.to_string())?;
+    Ok(json!({ "task_id": id }))
 }
 
 /// Labels a known drive, or a full drive id (`daemon:device`) of one not present now.
 async fn set_label(ctx: &ControlContext, needle: &str, label: String) -> Reply {
-    let drives = ctx.status.get().drives;
-    let drive_id = match find_drive(&drives, Some(needle)) {
-        Ok(drive) => drive.drive_id,
-        Err(_) if needle.contains(':') => needle.to_owned(),
-        Err(message) => return Err(message),
-    };
-    let labels = ctx.labels.clone();
-    let id = drive_id.clone();
-    let label = blocking(move || labels.set(&id, &label).map_err(|e| e.to_string())).await?;
-    let labels = ctx.labels.clone();
-    ctx.status.update(|s| labels.apply(&mut s.drives));
-    Ok(json!({"drive_id": drive_id, "label": label}))
-}
-
-async fn eject(ctx: &ControlContext, needle: Option<&str>) -> Reply {
-    let drive = find_drive(&ctx.status.get().drives, needle)?;
-    ctx.ejector
-        .eject(&drive.drive_id, &drive.device)
+    let labelled = ctx
+        .engine
+        .set_label(needle.to_owned(), label)
         .await
         .map_err(|e| e.to_string())?;
+    Ok(json!({"drive_id": labelled.drive_id, "label": labelled.label}))
+}
+
+async fn eject(ctx: &ControlContext, needle: Option<String>) -> Reply {
+    let drive = ctx.engine.eject(needle).await.map_err(|e| e.to_string())?;
     Ok(json!({"drive_id": drive.drive_id, "device": drive.device, "ejected": true}))
 }
 
 async fn enqueue(ctx: &ControlContext, args: EnqueueArgs) -> Reply {
     let task = new_task(args)?;
-    let queue = ctx.queue.clone();
-    let id = blocking(move || queue.enqueue(&task).map_err(|e| e.to_string())).await?;
+    let id = ctx.engine.enqueue(task).await.map_err(|e| e.to_string())?;
     Ok(json!({ "task_id": id }))
 }
 
@@ -259,32 +196,6 @@ fn new_task(args: EnqueueArgs) -> Result<NewTask, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn drive(id: &str, device: &str) -> DriveStatus {
-        DriveStatus {
-            drive_id: id.into(),
-            device: device.into(),
-            ..DriveStatus::default()
-        }
-    }
-
-    #[test]
-    fn drives_are_found_by_id_device_or_short_name() {
-        let one = [drive("d@h:sim0", "/dev/sim0")];
-        assert_eq!(find_drive(&one, None).unwrap().drive_id, "d@h:sim0");
-        assert_eq!(find_drive(&one, Some("sim0")).unwrap().drive_id, "d@h:sim0");
-        assert!(
-            find_drive(&one, Some("sr9"))
-                .unwrap_err()
-                .contains("d@h:sim0")
-        );
-        let two = [
-            drive("d@h:sim0", "/dev/sim0"),
-            drive("d@h:sim1", "/dev/sim1"),
-        ];
-        assert!(find_drive(&two, None).unwrap_err().contains("several"));
-        assert!(find_drive(&[], None).unwrap_err().contains("no drives"));
-    }
 
     #[test]
     fn enqueue_arguments_become_tasks() {

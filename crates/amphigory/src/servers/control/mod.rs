@@ -23,15 +23,13 @@ mod subscribe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::warn;
 
 use crate::core::{EventBus, StatusHandle};
-use crate::daemon::eject::Ejector;
-use crate::daemon::labels::Labels;
-use crate::engine::EngineCommand;
+use crate::engine::EngineHandle;
 use crate::makemkv::runner::SpaceLedger;
 use crate::queue::Queue;
 use crate::servers::admission::{Admission, Admit};
@@ -86,14 +84,10 @@ pub struct ControlContext {
     pub bus: EventBus,
     /// The snapshot behind `status`, `drives`, `sync` and heartbeats.
     pub status: StatusHandle,
-    /// Commands to the engine (pause, resume, cancel).
-    pub commands: mpsc::Sender<EngineCommand>,
+    /// The engine (pause, resume, cancel, eject, labels, enqueue, status).
+    pub engine: EngineHandle,
     /// The task queue (tasks, enqueue, the `PAUSED` marker).
     pub queue: Arc<Queue>,
-    /// Drive labels.
-    pub labels: Arc<Labels>,
-    /// Ejects discs.
-    pub ejector: Arc<Ejector>,
     /// What the running rips hold on their volumes (for what `status` says of space).
     pub space: Arc<SpaceLedger>,
     /// The daemon's root shutdown token: `stop` cancels it.
@@ -118,6 +112,10 @@ pub async fn run(
         }
     };
     let config = sanitised(config);
+    let ctx = ControlContext {
+        engine: ctx.engine.clone().with_timeout(config.reply_timeout),
+        ..ctx
+    };
     let shared = Arc::new(conn::Shared {
         ctx,
         subscribers: Arc::new(Semaphore::new(config.max_subscribers)),

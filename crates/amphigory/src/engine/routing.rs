@@ -1,107 +1,15 @@
-//! The drive registry (SPEC §9.1): every drive detection reported, the disc in it with its
-//! cached scan, what runs there, and the rule that routes a task to a drive. Plain data
-//! and pure decisions; the engine owns one and turns its answers into actions.
+//! Routing (SPEC §9.1): every drive detection reported, kept as [`DriveEntry`] state
+//! machines, work whose drive went away while it was ending, and the rule that routes a
+//! task to a drive. Plain data and pure decisions; the engine owns one and turns its
+//! answers into actions.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use amphigory_wire::scan::ScanResult;
-use tokio_util::sync::CancellationToken;
 
-use super::{DriveSlot, StopReason};
+use super::DriveSlot;
+use super::state::{Disc, DiscScan, DriveEntry, Running};
 use crate::queue::{Task, TaskKind};
-
-/// Numbers every piece of work, so that its end clears its own entry and no other.
-static NEXT_RUN: AtomicU64 = AtomicU64::new(1);
-
-/// Work running on a drive: a queue task, or the proactive scan of a new disc.
-pub(crate) struct Running {
-    /// Which run this is (unique in the process).
-    pub(crate) run: u64,
-    /// The queue task, `None` for a proactive scan.
-    pub(crate) task_id: Option<String>,
-    pub(crate) cancel: CancellationToken,
-    pub(crate) reason: Arc<OnceLock<StopReason>>,
-}
-
-impl Running {
-    pub(crate) fn new(task_id: Option<String>) -> Self {
-        Self {
-            run: NEXT_RUN.fetch_add(1, Ordering::Relaxed),
-            task_id,
-            cancel: CancellationToken::new(),
-            reason: Arc::new(OnceLock::new()),
-        }
-    }
-
-    /// Stops the work; the first reason given wins.
-    pub(crate) fn stop(&self, reason: StopReason) {
-        let _ = self.reason.set(reason);
-        self.cancel.cancel();
-    }
-}
-
-/// Where the scan of a disc stands.
-#[derive(Debug, Clone)]
-pub(crate) enum DiscScan {
-    /// Not started: the proactive scan runs as soon as the drive is free.
-    Pending,
-    /// Running now (proactive, or a scan task).
-    Running,
-    /// Done: scan tasks for this disc are answered from here.
-    Done(Arc<ScanResult>),
-    /// The last scan failed: a scan task scans again.
-    Failed,
-}
-
-/// The disc in a drive.
-#[derive(Debug, Clone)]
-pub(crate) struct Disc {
-    /// Changes with every insert, so a late scan result never lands on another disc.
-    pub(crate) generation: u64,
-    pub(crate) volume_name: Option<String>,
-    pub(crate) fingerprint: Option<String>,
-    pub(crate) scan: DiscScan,
-}
-
-impl Disc {
-    /// Fills in what the drive knows and MakeMKV did not say: the fingerprint, and the
-    /// volume name as the disc's name (SPEC §6.3).
-    pub(crate) fn complete(&self, scan: &mut ScanResult) {
-        complete_scan(
-            scan,
-            self.fingerprint.as_deref(),
-            self.volume_name.as_deref(),
-        );
-    }
-}
-
-/// Fills a scan's missing fingerprint and unknown disc name from the drive's facts.
-pub(crate) fn complete_scan(
-    scan: &mut ScanResult,
-    fingerprint: Option<&str>,
-    volume: Option<&str>,
-) {
-    if scan.fingerprint.is_none() {
-        scan.fingerprint = fingerprint.map(str::to_owned);
-    }
-    if let (true, Some(volume)) = (scan.disc_name_unknown(), volume) {
-        volume.clone_into(&mut scan.disc_name);
-    }
-}
-
-/// One drive.
-pub(crate) struct DriveEntry {
-    pub(crate) slot: DriveSlot,
-    pub(crate) disc: Option<Disc>,
-    pub(crate) running: Option<Running>,
-}
-
-impl DriveEntry {
-    pub(crate) fn is_free(&self) -> bool {
-        self.running.is_none()
-    }
-}
 
 /// Where a task goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,22 +58,18 @@ impl Registry {
         self.drives.iter_mut().find(|d| d.slot.is_named(name))
     }
 
-    /// Adds a drive unless it is known; returns whether it was new. Work still ending
-    /// from the drive's last appearance makes it busy again.
-    pub(crate) fn add(&mut self, slot: DriveSlot) -> bool {
-        if self.position(&slot.device).is_some() {
+    /// Adds a drive unless one at its device is known; returns whether it was new. Work
+    /// still ending from the drive's last appearance makes it busy again.
+    pub(crate) fn add(&mut self, mut entry: DriveEntry) -> bool {
+        if self.position(&entry.slot.device).is_some() {
             return false;
         }
-        let running = self
+        entry.running = self
             .orphans
             .iter()
-            .position(|(gone, _)| gone.device == slot.device)
+            .position(|(gone, _)| gone.device == entry.slot.device)
             .map(|i| self.orphans.swap_remove(i).1);
-        self.drives.push(DriveEntry {
-            slot,
-            disc: None,
-            running,
-        });
+        self.drives.push(entry);
         true
     }
 
@@ -201,6 +105,15 @@ impl Registry {
             .iter()
             .filter_map(|d| d.running.as_ref())
             .chain(self.orphans.iter().map(|(_, r)| r))
+    }
+
+    /// Run `run`, wherever it is (on its drive, or ending after the drive went away).
+    pub(crate) fn run_mut(&mut self, run: u64) -> Option<&mut Running> {
+        self.drives
+            .iter_mut()
+            .filter_map(|d| d.running.as_mut())
+            .chain(self.orphans.iter_mut().map(|(_, r)| r))
+            .find(|r| r.run == run)
     }
 
     /// A fresh disc record (a new generation) whose scan is pending.
@@ -348,13 +261,17 @@ mod tests {
     use super::*;
     use crate::queue::TaskKind;
 
+    fn entry(slot: DriveSlot) -> DriveEntry {
+        DriveEntry::new(slot, "me@host", None, "2026-01-01T00:00:00Z")
+    }
+
     fn registry(discs: &[Option<&str>]) -> Registry {
         let mut r = Registry::new(true);
         for (i, fp) in discs.iter().enumerate() {
-            r.add(DriveSlot {
+            r.add(entry(DriveSlot {
                 drive_id: format!("me@host:sr{i}"),
                 device: format!("/dev/sr{i}"),
-            });
+            }));
             if let Some(fp) = fp {
                 let fingerprint = (!fp.is_empty()).then(|| (*fp).to_owned());
                 let disc = r.new_disc(None, fingerprint);
@@ -507,7 +424,7 @@ mod tests {
         r.remove(0).unwrap();
         assert_eq!(r.running().count(), 1, "still stoppable at shutdown");
         // The drive returns before A has ended: it is busy with A.
-        r.add(slot.clone());
+        r.add(entry(slot.clone()));
         assert!(!r.drives[0].is_free());
         assert!(r.finish(&slot.drive_id, a_run));
         assert!(r.drives[0].is_free());
