@@ -30,6 +30,7 @@ use serde::Serialize;
 pub use refresh::ConfigRefresher;
 pub use resolve::{EffectiveConfig, Layers, NEEDS_CONFIG, Settings, Source, Sourced};
 
+use crate::core::{Problem, ProblemKind};
 use crate::daemon::DaemonOptions;
 use crate::servers::webapp_link::LinkOptions;
 use file::LocalConfig;
@@ -340,8 +341,11 @@ impl Loaded {
     }
 
     /// Problems a person should fix, as the status shows them.
-    pub fn problems(&self) -> Vec<String> {
-        self.effective.needs_config.iter().cloned().collect()
+    pub fn problems(&self) -> Vec<Problem> {
+        let needs = self.effective.needs_config.iter();
+        needs
+            .map(|text| Problem::new(ProblemKind::NeedsConfig, text.clone()))
+            .collect()
     }
 
     /// Fills the daemon's options from the configuration: id, WebSocket port and heartbeat,
@@ -362,7 +366,9 @@ impl Loaded {
             }
             if let Some(problem) = discovery.problem() {
                 tracing::error!("{problem}");
-                options.problems.push(problem);
+                options
+                    .problems
+                    .push(Problem::new(ProblemKind::NoMakemkvcon, problem));
             }
             options.makemkvcon = discovery.found;
         }

@@ -15,9 +15,10 @@ use super::Loaded;
 use super::http::HttpUrl;
 use super::resolve::{EffectiveConfig, Layers, resolve};
 use super::webapp::{self, FetchError};
+use crate::core::{Problem, ProblemKind};
 
 /// Every "restart needed" problem starts with this.
-pub const RESTART_NEEDED: &str = "restart needed";
+pub use crate::core::problem::RESTART_NEEDED;
 
 /// Refetches and re-resolves; cheap to clone.
 #[derive(Debug, Clone)]
@@ -84,23 +85,23 @@ impl ConfigRefresher {
     }
 
     /// The problems this configuration means for a daemon started with another one.
-    pub fn problems(&self, now: &EffectiveConfig) -> Vec<String> {
+    pub fn problems(&self, now: &EffectiveConfig) -> Vec<Problem> {
         let started = &self.inner.started;
         let mut problems = Vec::new();
         if now.tasks_dir.value != started.tasks_dir.value && now.needs_config.is_none() {
-            problems.push(format!(
+            problems.push(Problem::new(ProblemKind::RestartNeeded, format!(
                 "{RESTART_NEEDED}: the tasks directory is now {} (in use: {}); restart the daemon to use it",
                 now.tasks_dir.value.display(),
                 started.tasks_dir.value.display()
-            ));
+            )));
         } else if let Some(needs) = &now.needs_config {
-            problems.push(needs.clone());
+            problems.push(Problem::new(ProblemKind::NeedsConfig, needs.clone()));
         }
         if now.websocket_port.value != started.websocket_port.value {
-            problems.push(format!(
+            problems.push(Problem::new(ProblemKind::RestartNeeded, format!(
                 "{RESTART_NEEDED}: websocket_port is now {} (listening on {}); restart the daemon to use it",
                 now.websocket_port.value, started.websocket_port.value
-            ));
+            )));
         }
         problems
     }
@@ -112,7 +113,7 @@ impl ConfigRefresher {
 pub async fn run<F>(
     refresher: ConfigRefresher,
     changed: Arc<Notify>,
-    report: impl Fn(Vec<String>) -> F + Send,
+    report: impl Fn(Vec<Problem>) -> F + Send,
     shutdown: CancellationToken,
 ) where
     F: std::future::Future<Output = ()> + Send,

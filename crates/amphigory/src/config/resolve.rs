@@ -18,7 +18,7 @@ pub const DEFAULT_HEARTBEAT_SECS: u64 = 10;
 /// The default `log_level`.
 pub const DEFAULT_LOG_LEVEL: &str = "info";
 /// Every "needs config" problem starts with this.
-pub const NEEDS_CONFIG: &str = "needs config";
+pub use crate::core::problem::NEEDS_CONFIG;
 
 /// Where a value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -2,7 +2,9 @@
 //! publishes on, and the status snapshot every server reads.
 
 pub mod events;
+pub mod problem;
 pub mod status;
 
 pub use events::{DaemonEvent, EventBus, FinishedFacts};
+pub use problem::{Problem, ProblemKind};
 pub use status::{StatusHandle, StatusSnapshot};

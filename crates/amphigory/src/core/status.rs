@@ -9,6 +9,8 @@ use amphigory_wire::drive::{DriveState, DriveStatus};
 use amphigory_wire::task::TaskType;
 use amphigory_wire::ws::{NeededDisc, ServerMessage, SyncDisc, SyncTask};
 use serde::Serialize;
+
+use super::problem::{Problem, ProblemKind};
 use tokio::sync::watch;
 
 /// A task a drive is running.
@@ -60,7 +62,7 @@ pub struct StatusSnapshot {
     /// Tasks running now, one per busy drive.
     pub running: Vec<RunningTask>,
     /// Problems a person should fix (makemkvcon missing, needs config…).
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
     /// The webapp link: `None` when none is configured, else whether it is connected.
     pub webapp_link: Option<bool>,
     /// The webapp's *current drive* (SPEC §7.2): the drive whose disc went in last, else
@@ -127,8 +129,11 @@ impl StatusSnapshot {
 }
 
 /// The status problem of a needed disc: `disc needed: Insert X — 3 rips wait for it`.
-pub fn disc_needed_problem(disc: &NeededDisc) -> String {
-    format!("disc needed: {}", disc.sentence())
+pub fn disc_needed_problem(disc: &NeededDisc) -> Problem {
+    Problem::new(
+        ProblemKind::DiscNeeded,
+        format!("disc needed: {}", disc.sentence()),
+    )
 }
 
 /// Does `needle` name this drive (its id, its device, or the device without `/dev/`)?

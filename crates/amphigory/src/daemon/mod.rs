@@ -10,7 +10,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::core::{EventBus, StatusHandle, StatusSnapshot};
+use crate::core::{EventBus, Problem, ProblemKind, StatusHandle, StatusSnapshot};
 use crate::drives::sim::SimMonitor;
 use crate::drives::{DiscEvent, DriveMonitor};
 use crate::engine::{Engine, EngineHandle, EngineOptions, EngineParts};
@@ -71,10 +71,10 @@ pub struct DaemonOptions {
     /// The live link to the webapp (SPEC §7.2) and config refetches; `None` = none.
     pub webapp_link: Option<crate::servers::webapp_link::LinkOptions>,
     /// Problems known at start (makemkvcon missing): the status shows them.
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
     /// The configuration's problems at start (needs config): the status shows them
     /// until a refetched configuration says otherwise.
-    pub config_problems: Vec<String>,
+    pub config_problems: Vec<Problem>,
     /// The executable that plays the simulated makemkvcon; `None` = this one. An
     /// in-process daemon in an integration test names `CARGO_BIN_EXE_amphigory` here.
     pub sim_executable: Option<PathBuf>,
@@ -327,7 +327,7 @@ fn watch_queue(queue: &Queue, wake: &Arc<Notify>, loss_percent: u8) -> Option<Qu
 fn start_detection(
     monitor: Option<Box<dyn DriveMonitor>>,
     shutdown: &CancellationToken,
-) -> (Option<mpsc::Receiver<DiscEvent>>, Option<String>) {
+) -> (Option<mpsc::Receiver<DiscEvent>>, Option<Problem>) {
     let Some(monitor) = monitor else {
         return (None, None);
     };
@@ -336,7 +336,8 @@ fn start_detection(
         Ok(()) => (Some(rx), None),
         Err(e) => {
             tracing::error!("{e}; no drive will be used");
-            (None, Some(format!("{e}: no drive will be used")))
+            let problem = format!("{e}: no drive will be used");
+            (None, Some(Problem::new(ProblemKind::NoDetection, problem)))
         }
     }
 }

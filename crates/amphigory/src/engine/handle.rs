@@ -10,7 +10,7 @@ use amphigory_wire::drive::DriveStatus;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::core::status::DriveLookupError;
-use crate::core::{StatusHandle, StatusSnapshot};
+use crate::core::{Problem, StatusHandle, StatusSnapshot};
 use crate::queue::{NewTask, Queue, QueueError};
 
 /// How long a request waits for the engine's answer by default.
@@ -93,7 +93,7 @@ pub enum Report {
     /// Whether the machine is kept awake.
     KeepAwake(KeepAwakeStatus),
     /// The problems the webapp's configuration means now (replacing the last ones).
-    ConfigProblems(Vec<String>),
+    ConfigProblems(Vec<Problem>),
 }
 
 type Answer<T> = oneshot::Sender<Result<T, EngineError>>;

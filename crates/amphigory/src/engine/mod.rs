@@ -46,7 +46,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::core::{DaemonEvent, EventBus, StatusHandle};
+use crate::core::{DaemonEvent, EventBus, Problem, StatusHandle};
 use crate::daemon::eject::Ejector;
 use crate::daemon::labels::Labels;
 use crate::drives::DiscEvent;
@@ -160,10 +160,10 @@ pub struct EngineParts {
     /// Finished tasks whose results start-up recovery could not write yet.
     pub pending: Vec<PendingResult>,
     /// Problems known at start (makemkvcon missing, no detection).
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
     /// The configuration's problems at start (needs config); a refetched configuration
     /// replaces them ([`Report::ConfigProblems`]).
-    pub config_problems: Vec<String>,
+    pub config_problems: Vec<Problem>,
 }
 
 /// What a running piece of work reports: its progress, and its end.
@@ -456,11 +456,13 @@ impl Engine {
         let deadline = tokio::time::Instant::now() + grace;
         let mut stopped_all = false;
         let tracker = self.tracker.clone();
-        // Reports keep being read while tasks end, so none waits on a full channel.
+        // Reports keep being read while tasks end, so none waits on a full channel, and
+        // requests are still answered (a `status` while the daemon stops).
         loop {
             tokio::select! {
                 () = tracker.wait() => break,
                 Some(done) = self.done_rx.recv() => self.on_done(done),
+                Some(cmd) = self.commands.recv() => self.on_command(cmd),
                 () = tokio::time::sleep_until(deadline), if !stopped_all => {
                     tracing::info!("requeueing tasks still running after {grace:?}");
                     self.running().for_each(|r| r.stop(StopReason::Shutdown));

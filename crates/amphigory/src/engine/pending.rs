@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use super::EngineContext;
 use super::claims::claim_lost;
 use super::task_run::announce_finished;
+use crate::core::{Problem, ProblemKind};
 use crate::queue::{Claim, QueueError, TaskState};
 
 /// First retry delay.
@@ -109,18 +110,19 @@ impl PendingResults {
     }
 
     /// The status problem while results wait (none when none does).
-    pub(crate) fn problem(&self, ctx: &EngineContext) -> Vec<String> {
+    pub(crate) fn problem(&self, ctx: &EngineContext) -> Vec<Problem> {
         let complete = ctx.queue.layout().dir(TaskState::Complete);
         self.items
             .first()
             .map(|item| {
                 let count = self.items.len();
                 let tasks = if count == 1 { "task" } else { "tasks" };
-                format!(
+                let line = format!(
                     "cannot write results to {}: {} ({count} finished {tasks} waiting; retrying)",
                     complete.display(),
                     item.error
-                )
+                );
+                Problem::new(ProblemKind::ResultsUnwritten, line)
             })
             .into_iter()
             .collect()

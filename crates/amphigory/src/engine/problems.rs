@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::core::Problem;
+
 /// Where a status problem comes from, in the order the status lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum ProblemSource {
@@ -21,12 +23,12 @@ pub(crate) enum ProblemSource {
 /// Every source's current problems.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Problems {
-    by_source: BTreeMap<ProblemSource, Vec<String>>,
+    by_source: BTreeMap<ProblemSource, Vec<Problem>>,
 }
 
 impl Problems {
     /// Makes `now` what `source` shows (nothing when empty).
-    pub(crate) fn set(&mut self, source: ProblemSource, now: Vec<String>) {
+    pub(crate) fn set(&mut self, source: ProblemSource, now: Vec<Problem>) {
         if now.is_empty() {
             self.by_source.remove(&source);
         } else {
@@ -35,8 +37,8 @@ impl Problems {
     }
 
     /// Every line, sources in order; a line two sources give is listed once.
-    pub(crate) fn list(&self) -> Vec<String> {
-        let mut lines: Vec<String> = Vec::new();
+    pub(crate) fn list(&self) -> Vec<Problem> {
+        let mut lines: Vec<Problem> = Vec::new();
         for line in self.by_source.values().flatten() {
             if !lines.contains(line) {
                 lines.push(line.clone());

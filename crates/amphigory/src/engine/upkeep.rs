@@ -7,8 +7,8 @@ use amphigory_wire::drive::DriveStatus;
 use super::handle::{CancelError, EngineCommand, EngineError, Labelled, Paused, Report};
 use super::problems::ProblemSource;
 use super::{Engine, StopReason, rejected_event};
-use crate::core::DaemonEvent;
 use crate::core::status::{DriveLookupError, find_drive};
+use crate::core::{DaemonEvent, Problem, ProblemKind};
 
 impl Engine {
     pub(super) fn on_command(&mut self, cmd: EngineCommand) {
@@ -204,6 +204,10 @@ impl Engine {
                 now.push(format!("cannot work the queue: {e}"));
             }
         }
+        let now = now
+            .into_iter()
+            .map(|line| Problem::new(ProblemKind::Queue, line))
+            .collect();
         self.problems.set(ProblemSource::Queue, now);
     }
 

@@ -43,8 +43,9 @@ mod other;
 
 use amphigory_wire::drive::{DriveState, DriveStatus};
 
-use crate::config::{EffectiveConfig, NEEDS_CONFIG};
+use crate::config::EffectiveConfig;
 use crate::core::StatusSnapshot;
+use crate::core::{Problem, ProblemKind};
 
 pub use lines::{eta_text, progress_bar};
 pub use session::{TrayHandle, TrayLink, run};
@@ -357,7 +358,7 @@ impl TrayMenu {
             items.push(MenuItem::Info(line));
         }
         // A needed disc has its own line above; its problem line would only repeat it.
-        let needed: Vec<String> = status
+        let needed: Vec<Problem> = status
             .discs_needed
             .iter()
             .map(disc_needed_problem)
@@ -406,8 +407,9 @@ pub fn icon_for(status: &StatusSnapshot, config: &TrayConfig) -> IconName {
     } else {
         Activity::IdleEmpty
     };
-    let needs_config = status.problems.iter().any(|p| p.starts_with(NEEDS_CONFIG));
-    let other_problem = status.problems.iter().any(|p| !p.starts_with(NEEDS_CONFIG));
+    let needs_config = |p: &Problem| p.kind() == ProblemKind::NeedsConfig;
+    let other_problem = status.problems.iter().any(|p| !needs_config(p));
+    let needs_config = status.problems.iter().any(needs_config);
     let overlays = [
         (Overlay::Paused, status.paused),
         (Overlay::Disconnected, config.webapp_link == LinkState::Down),

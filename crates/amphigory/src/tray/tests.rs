@@ -246,7 +246,7 @@ fn the_latest_needed_disc_has_a_line_of_its_own() {
         problems: needed
             .iter()
             .map(crate::core::status::disc_needed_problem)
-            .chain(["makemkvcon not found".to_owned()])
+            .chain(["makemkvcon not found".into()])
             .collect(),
         discs_needed: needed,
         ..StatusSnapshot::default()
@@ -304,7 +304,7 @@ fn every_state_combination() {
                                     vec![]
                                 },
                                 paused,
-                                problems: problems.iter().map(|p| (*p).to_owned()).collect(),
+                                problems: problems.iter().map(|p| (*p).into()).collect(),
                                 ..StatusSnapshot::default()
                             };
                             let config = TrayConfig {
