@@ -15,7 +15,7 @@ use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::servers::control::SocketPathError;
-use crate::servers::control::lines::{Line, LineReader};
+use crate::servers::control::framing::{Line, LineReader};
 
 /// Longest response line accepted (a status with scan results of several drives, or a
 /// long task list, is large but never this large).

@@ -133,6 +133,16 @@ async fn run(program: &str, args: &[String]) -> Result<(), String> {
     Err(format!("{} ({said})", output.status))
 }
 
+impl crate::servers::control::DiscEjector for Ejector {
+    fn eject_disc<'a>(
+        &'a self,
+        drive_id: &'a str,
+        device: &'a str,
+    ) -> crate::servers::control::ports::EjectFuture<'a> {
+        Box::pin(async move { Ok(self.eject(drive_id, device).await?) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -134,6 +134,20 @@ fn write_atomic(path: &Path, map: &BTreeMap<String, String>) -> io::Result<()> {
     crate::fsio::write_atomic(dir, name, &bytes, true)
 }
 
+impl crate::servers::control::DriveLabels for Labels {
+    fn set_label(
+        &self,
+        drive_id: &str,
+        label: &str,
+    ) -> Result<Option<String>, crate::servers::control::ports::PortError> {
+        Ok(self.set(drive_id, label)?)
+    }
+
+    fn apply_labels(&self, drives: &mut [DriveStatus]) {
+        self.apply(drives);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

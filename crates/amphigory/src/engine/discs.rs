@@ -289,7 +289,7 @@ impl Engine {
         let Some(disc) = entry.disc.as_mut() else {
             return;
         };
-        let value = serde_json::to_value(&*scan).ok();
+        let value = Some(ScanResult::clone(&scan));
         tracing::info!(
             "disc in {} scanned: {} titles",
             entry.slot.device,

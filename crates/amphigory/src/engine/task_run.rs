@@ -80,7 +80,7 @@ pub(crate) async fn run(ctx: EngineContext, job: Job) -> Summary {
     match outcome {
         Outcome::Finished(result, scan) => {
             super::recorded::record(&ctx, &job, &clock, &result);
-            shown_scan = scan.as_ref().and(result.result.clone());
+            shown_scan = scan.clone().filter(|_| result.result.is_some());
             summary.ripped = result.error.is_none() && result.task_type == TaskType::Rip;
             summary.scan = scan;
             match ctx.queue.finish(&job.claim, &result) {
@@ -448,7 +448,7 @@ fn mark_started(ctx: &EngineContext, job: &Job, task_type: &TaskType) {
 }
 
 /// `scan` is the scan result (as written) of a successful scan task.
-fn mark_stopped(ctx: &EngineContext, job: &Job, scan: Option<serde_json::Value>) {
+fn mark_stopped(ctx: &EngineContext, job: &Job, scan: Option<ScanResult>) {
     let task_id = &job.claim.task().id;
     ctx.status.update(|s| {
         s.running.retain(|t| &t.task_id != task_id);

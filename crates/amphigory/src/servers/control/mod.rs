@@ -8,17 +8,28 @@
 //!
 //! - `path`: where the socket is ([`socket_path`]), shared with the CLI.
 //! - `bind`: taking, and on drop giving back, the socket path.
-//! - `conn`: one connection: bounded newline-delimited JSON requests, one response each;
+//! - `framing`: bounded lines, request decoding and reply encoding (shared with the CLI).
+//! - `transport`: what connections share, and one connection's two halves.
+//! - `connection`: the request loop of one connection: one response per request;
 //!   malformed input is answered `ok:false` and the connection stays usable.
-//! - `actions`: what each request does.
+//! - `handlers`: what each request does (with `drive_lookup`, `enqueue`, `snapshot`),
+//!   failing with `error::ActionError`; every engine call is in `engine_link`.
 //! - `subscribe`: event streams: replay, live events, heartbeats, lag recovery.
+//! - `ports`: what the server needs from the daemon's drive services (labels, eject).
 
-mod actions;
 pub(crate) mod bind;
-pub(crate) mod conn;
-pub(crate) mod lines;
+pub(crate) mod connection;
+mod drive_lookup;
+mod engine_link;
+mod enqueue;
+mod error;
+pub(crate) mod framing;
+mod handlers;
 pub mod path;
+pub mod ports;
+mod snapshot;
 mod subscribe;
+mod transport;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,8 +40,6 @@ use tokio_util::task::TaskTracker;
 use tracing::warn;
 
 use crate::core::{EventBus, StatusHandle};
-use crate::daemon::eject::Ejector;
-use crate::daemon::labels::Labels;
 use crate::engine::EngineCommand;
 use crate::makemkv::runner::SpaceLedger;
 use crate::queue::Queue;
@@ -38,6 +47,7 @@ use crate::servers::admission::{Admission, Admit};
 
 pub use bind::{BindError, ControlListener, bind};
 pub use path::{SocketPathError, socket_path};
+pub use ports::{DiscEjector, DriveLabels};
 
 /// At most this many connections may be subscribed at once (SPEC §8).
 pub const MAX_SUBSCRIBERS: usize = 32;
@@ -91,9 +101,9 @@ pub struct ControlContext {
     /// The task queue (tasks, enqueue, the `PAUSED` marker).
     pub queue: Arc<Queue>,
     /// Drive labels.
-    pub labels: Arc<Labels>,
+    pub labels: Arc<dyn DriveLabels>,
     /// Ejects discs.
-    pub ejector: Arc<Ejector>,
+    pub ejector: Arc<dyn DiscEjector>,
     /// What the running rips hold on their volumes (for what `status` says of space).
     pub space: Arc<SpaceLedger>,
     /// The daemon's root shutdown token: `stop` cancels it.
@@ -118,7 +128,7 @@ pub async fn run(
         }
     };
     let config = sanitised(config);
-    let shared = Arc::new(conn::Shared {
+    let shared = Arc::new(transport::Shared {
         ctx,
         subscribers: Arc::new(Semaphore::new(config.max_subscribers)),
         config,
@@ -140,7 +150,7 @@ pub async fn run(
 
 async fn accept_loop(
     listener: &tokio::net::UnixListener,
-    shared: &Arc<conn::Shared>,
+    shared: &Arc<transport::Shared>,
     tracker: &TaskTracker,
 ) {
     let config = &shared.config;
@@ -155,17 +165,17 @@ async fn accept_loop(
         match admission.admit() {
             Admit::Serve(permit) => {
                 tracker.spawn(async move {
-                    conn::serve(stream, shared).await;
+                    connection::serve(stream, shared).await;
                     drop(permit);
                 });
             }
             Admit::Refuse(permit) => {
                 tracker.spawn(async move {
-                    conn::refuse(stream, shared).await;
+                    connection::refuse(stream, shared).await;
                     drop(permit);
                 });
             }
-            Admit::Close => conn::refuse_at_once(stream, admission.max_clients()),
+            Admit::Close => connection::refuse_at_once(stream, admission.max_clients()),
         }
     }
 }
