@@ -21,6 +21,19 @@ pub enum DriveState {
     Ripping,
 }
 
+impl DriveState {
+    /// The wire name (`disc_inserted`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::DiscInserted => "disc_inserted",
+            Self::Scanning => "scanning",
+            Self::Scanned => "scanned",
+            Self::Ripping => "ripping",
+        }
+    }
+}
+
 /// Status of the drive's scan of its current disc.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

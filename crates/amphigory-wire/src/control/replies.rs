@@ -9,8 +9,10 @@ use crate::drive::DriveStatus;
 use crate::task::TaskType;
 use crate::ws::NeededDisc;
 
-/// `version`: the handshake every client does first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `version`: the handshake every client does first. Read leniently: a field an odd
+/// daemon leaves out defaults (protocol 0, which no client accepts).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct VersionReply {
     /// The daemon's version (`CARGO_PKG_VERSION`).
     pub version: String,
@@ -42,8 +44,10 @@ pub struct RunningTask {
     pub speed: Option<String>,
 }
 
-/// The daemon's whole picture: the `status` snapshot, also sent with `subscribe`.
+/// The daemon's whole picture: the `status` snapshot, also sent with `subscribe`. Read
+/// leniently (missing fields default), so a client can show what an odd daemon sends.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DaemonStatus {
     /// `$USER@host` unless configured.
     pub daemon_id: String,
@@ -97,6 +101,7 @@ impl VolumeSpace {
 
 /// `status`: the snapshot, the protocol number and the space per output volume.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StatusReply {
     /// The snapshot, its fields beside `ok`.
     #[serde(flatten)]
@@ -120,6 +125,18 @@ pub enum TaskState {
     Complete,
     /// Failed.
     Failed,
+}
+
+impl TaskState {
+    /// The wire name (`in_progress`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::InProgress => "in_progress",
+            Self::Complete => "complete",
+            Self::Failed => "failed",
+        }
+    }
 }
 
 /// Where a running task is; present only on running tasks.
