@@ -305,3 +305,102 @@ into_reply! {
     StopReply => Stop,
     SubscribeReply => Subscribe(Box::new),
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::control::ControlResponse;
+
+    fn wire(reply: impl Into<Reply>) -> serde_json::Value {
+        serde_json::to_value(ControlResponse::ok(reply)).unwrap()
+    }
+
+    #[test]
+    fn action_replies_keep_their_field_names() {
+        let pause = PauseReply {
+            paused: true,
+            changed: false,
+            now: true,
+            requeued: vec!["t".into()],
+        };
+        assert_eq!(
+            wire(pause),
+            json!({"ok":true,"paused":true,"changed":false,"now":true,"requeued":["t"]})
+        );
+        let label = LabelReply {
+            drive_id: "d".into(),
+            label: None,
+        };
+        assert_eq!(wire(label), json!({"ok":true,"drive_id":"d","label":null}));
+        let stop = StopReply { stopping: true };
+        assert_eq!(wire(stop), json!({"ok":true,"stopping":true}));
+        let version = VersionReply {
+            version: "1.0".into(),
+            protocol: 1,
+            daemon_id: "u@h".into(),
+        };
+        assert_eq!(
+            wire(version),
+            json!({"ok":true,"version":"1.0","protocol":1,"daemon_id":"u@h"})
+        );
+    }
+
+    #[test]
+    fn task_rows_carry_progress_only_when_running() {
+        let mut row = TaskRow {
+            id: "a-scan".into(),
+            task_type: TaskType::Scan,
+            state: TaskState::InProgress,
+            owned: true,
+            listed: false,
+            run: None,
+        };
+        let idle = json!({"id":"a-scan","type":"scan","state":"in_progress","owned":true,
+                          "listed":false});
+        assert_eq!(serde_json::to_value(&row).unwrap(), idle);
+        assert_eq!(serde_json::from_value::<TaskRow>(idle).unwrap(), row);
+        row.run = Some(TaskRun {
+            drive_id: "u@h:sr0".into(),
+            percent: 5,
+            eta_seconds: None,
+            speed: None,
+        });
+        let running = serde_json::to_value(&row).unwrap();
+        assert_eq!(running["drive_id"], "u@h:sr0");
+        assert!(running["eta_seconds"].is_null() && running.get("speed").is_some());
+        assert_eq!(serde_json::from_value::<TaskRow>(running).unwrap(), row);
+    }
+
+    #[test]
+    fn status_flattens_the_snapshot_and_reads_back() {
+        let reply = StatusReply {
+            status: DaemonStatus {
+                daemon_id: "u@h".into(),
+                ..DaemonStatus::default()
+            },
+            protocol: 1,
+            space: Vec::new(),
+        };
+        let v = wire(reply.clone());
+        for key in [
+            "daemon_id",
+            "version",
+            "paused",
+            "queue_depth",
+            "drives",
+            "running",
+            "problems",
+            "webapp_link",
+            "current_drive",
+            "discs_needed",
+            "protocol",
+            "space",
+        ] {
+            assert!(v.get(key).is_some(), "{key} in {v}");
+        }
+        assert!(v.get("keep_awake").is_none(), "absent until known: {v}");
+        assert_eq!(serde_json::from_value::<StatusReply>(v).unwrap(), reply);
+    }
+}
