@@ -1,7 +1,8 @@
 //! The drive object (SPEC §9.1): one optical drive as the webapp and CLI see it.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use crate::scan::ScanResult;
 
 /// What a drive is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -18,6 +19,19 @@ pub enum DriveState {
     Scanned,
     /// A rip is running.
     Ripping,
+}
+
+impl DriveState {
+    /// The wire name (`disc_inserted`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::DiscInserted => "disc_inserted",
+            Self::Scanning => "scanning",
+            Self::Scanned => "scanned",
+            Self::Ripping => "ripping",
+        }
+    }
 }
 
 /// Status of the drive's scan of its current disc.
@@ -56,7 +70,7 @@ pub struct DriveStatus {
     /// Task id of the scan, if one came from the queue.
     pub scan_task_id: Option<String>,
     /// Scan result (SPEC §6.3) when complete.
-    pub scan_result: Option<Value>,
+    pub scan_result: Option<ScanResult>,
     /// Scan error message when failed.
     pub scan_error: Option<String>,
     /// Task id of the running rip.

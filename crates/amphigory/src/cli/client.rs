@@ -8,14 +8,14 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use amphigory_wire::control::{ControlRequest, PROTOCOL_VERSION};
-use serde_json::{Map, Value};
+use amphigory_wire::control::{ControlRequest, PROTOCOL_VERSION, ReplyHead, VersionReply};
+use serde::de::DeserializeOwned;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::servers::control::SocketPathError;
-use crate::servers::control::lines::{Line, LineReader};
+use crate::servers::control::framing::{Line, LineReader};
 
 /// Longest response line accepted (a status with scan results of several drives, or a
 /// long task list, is large but never this large).
@@ -131,37 +131,43 @@ impl Client {
     }
 
     async fn check_version(&mut self) -> Result<(), ClientError> {
-        let body = match self.request(&ControlRequest::Version).await {
-            Ok(body) => body,
+        let reply: VersionReply = match self.request(&ControlRequest::Version).await {
+            Ok(reply) => reply,
             // A daemon that does not know `version` predates the protocol number.
-            Err(ClientError::Refused(_)) => Map::new(),
+            Err(ClientError::Refused(_)) => VersionReply::default(),
             Err(e) => return Err(e),
         };
-        let protocol = body.get("protocol").and_then(Value::as_u64).unwrap_or(0);
-        let version = body
-            .get("version")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .to_owned();
-        if protocol != u64::from(PROTOCOL_VERSION) {
+        let version = match reply.version {
+            version if version.is_empty() => "unknown".to_owned(),
+            version => version,
+        };
+        if reply.protocol != PROTOCOL_VERSION {
             return Err(ClientError::Mismatch {
                 daemon_version: version,
-                daemon_protocol: protocol,
+                daemon_protocol: u64::from(reply.protocol),
             });
         }
         self.daemon_version = version;
         Ok(())
     }
 
-    /// Sends `request` and returns the response's fields beside `ok` (`ok:false` is
-    /// [`ClientError::Refused`]).
-    pub async fn request(
+    /// Sends `request` and returns its reply, of the type that request calls for
+    /// (`ok:false` is [`ClientError::Refused`]).
+    pub async fn request<T: DeserializeOwned>(
         &mut self,
         request: &ControlRequest,
-    ) -> Result<Map<String, Value>, ClientError> {
+    ) -> Result<T, ClientError> {
+        let line = self.request_line(request).await?;
+        parse_reply(&line)
+    }
+
+    /// Sends `request` and returns its `ok` response line as the daemon wrote it (for
+    /// `--json`, which passes the daemon's answer on unchanged).
+    pub async fn request_line(&mut self, request: &ControlRequest) -> Result<String, ClientError> {
         self.send(request).await?;
         let line = self.next_line().await?.ok_or(ClientError::Closed)?;
-        parse_response(&line)
+        check_ok(&line)?;
+        Ok(line)
     }
 
     /// Sends `request` without reading the answer.
@@ -195,24 +201,21 @@ impl Client {
     }
 }
 
-/// A response line's fields beside `ok`.
-pub fn parse_response(line: &str) -> Result<Map<String, Value>, ClientError> {
-    let value: Value =
+/// Whether a response line says `ok:true`; `ok:false` is [`ClientError::Refused`].
+pub fn check_ok(line: &str) -> Result<(), ClientError> {
+    let head: ReplyHead =
         serde_json::from_str(line).map_err(|e| ClientError::Protocol(format!("{e}: {line}")))?;
-    let Value::Object(mut map) = value else {
-        return Err(ClientError::Protocol(line.to_owned()));
-    };
-    match map.remove("ok") {
-        Some(Value::Bool(true)) => Ok(map),
-        Some(Value::Bool(false)) => {
-            let error = map
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("no reason given");
-            Err(ClientError::Refused(error.to_owned()))
-        }
-        _ => Err(ClientError::Protocol(line.to_owned())),
+    if head.ok {
+        return Ok(());
     }
+    let error = head.error.unwrap_or_else(|| "no reason given".to_owned());
+    Err(ClientError::Refused(error))
+}
+
+/// A response line as the reply type `T` (after [`check_ok`]).
+pub fn parse_reply<T: DeserializeOwned>(line: &str) -> Result<T, ClientError> {
+    check_ok(line)?;
+    serde_json::from_str(line).map_err(|e| ClientError::Protocol(format!("{e}: {line}")))
 }
 
 #[cfg(test)]
@@ -220,15 +223,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn responses_split_into_body_and_refusals() {
-        let body = parse_response(r#"{"ok":true,"paused":true}"#).unwrap();
-        assert_eq!(body.get("paused"), Some(&Value::Bool(true)));
+    fn responses_split_into_replies_and_refusals() {
+        use amphigory_wire::control::ResumeReply;
+        let reply: ResumeReply =
+            parse_reply(r#"{"ok":true,"paused":false,"changed":true}"#).unwrap();
+        assert!(reply.changed);
         assert!(matches!(
-            parse_response(r#"{"ok":false,"error":"nope"}"#),
+            parse_reply::<ResumeReply>(r#"{"ok":false,"error":"nope"}"#),
             Err(ClientError::Refused(e)) if e == "nope"
         ));
         assert!(matches!(
-            parse_response("[1]"),
+            parse_reply::<ResumeReply>("[1]"),
+            Err(ClientError::Protocol(_))
+        ));
+        assert!(matches!(
+            parse_reply::<ResumeReply>(r#"{"ok":true}"#),
             Err(ClientError::Protocol(_))
         ));
     }

@@ -10,11 +10,10 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use amphigory_wire::control::ControlRequest;
+use amphigory_wire::control::{ControlRequest, ControlResponse};
 use clap::Subcommand;
-use serde_json::{Map, Value};
 
-use super::client::{Client, ClientError};
+use super::client::{Client, ClientError, parse_reply};
 use super::control_print as print;
 use super::watch::{self, WatchArgs};
 
@@ -169,10 +168,11 @@ pub fn run(command: ControlCommand, socket: Option<&Path>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"ok": false, "error": e.to_string()})
-                );
+                // The same shape as the daemon's own refusals, so scripts read one.
+                let refusal = ControlResponse::err(e.to_string());
+                if let Ok(line) = serde_json::to_string(&refusal) {
+                    println!("{line}");
+                }
             }
             eprintln!("amphigory {name}: {e}");
             ExitCode::from(e.exit_code())
@@ -189,13 +189,14 @@ async fn execute(command: ControlCommand, socket: Option<&Path>) -> Result<(), C
         };
     };
     let mut client = Client::connect(&path).await?;
-    let body = tokio::time::timeout(ANSWER_WAIT, client.request(&request))
+    let line = tokio::time::timeout(ANSWER_WAIT, client.request_line(&request))
         .await
         .map_err(|_| ClientError::Protocol(format!("no answer within {ANSWER_WAIT:?}")))??;
     if command.json() {
-        print_json(&body);
-    } else {
-        print_human(&command, &body);
+        // The daemon's answer as it sent it: one line of JSON, `ok` first.
+        println!("{line}");
+    } else if let Some(text) = human(&command, &line)? {
+        println!("{text}");
     }
     if matches!(command, ControlCommand::Stop(_)) {
         wait_until_closed(&mut client, command.json()).await;
@@ -203,27 +204,20 @@ async fn execute(command: ControlCommand, socket: Option<&Path>) -> Result<(), C
     Ok(())
 }
 
-/// `{"ok": true, …the body}` on one line.
-fn print_json(body: &Map<String, Value>) {
-    let mut out = Map::new();
-    out.insert("ok".into(), Value::Bool(true));
-    out.extend(body.clone());
-    println!("{}", Value::Object(out));
-}
-
-fn print_human(command: &ControlCommand, body: &Map<String, Value>) {
-    let text = match command {
-        ControlCommand::Status(_) => print::status(body),
-        ControlCommand::Queue(_) => print::tasks(body),
-        ControlCommand::Drives(_) => print::drives(body),
-        ControlCommand::Pause(_) => print::paused(body),
-        ControlCommand::Resume(_) => print::resumed(body),
-        ControlCommand::Cancel(_) => print::cancelled(body),
-        ControlCommand::Label(_) => print::labelled(body),
-        ControlCommand::Eject(_) => print::ejected(body),
-        ControlCommand::Stop(_) | ControlCommand::Watch(_) => return,
-    };
-    println!("{text}");
+/// The answer `line` to `command`, read as its reply type, for a person; `None` for
+/// the commands that print nothing of it.
+fn human(command: &ControlCommand, line: &str) -> Result<Option<String>, ClientError> {
+    Ok(Some(match command {
+        ControlCommand::Status(_) => print::status(&parse_reply(line)?),
+        ControlCommand::Queue(_) => print::tasks(&parse_reply(line)?),
+        ControlCommand::Drives(_) => print::drives(&parse_reply(line)?),
+        ControlCommand::Pause(_) => print::paused(&parse_reply(line)?),
+        ControlCommand::Resume(_) => print::resumed(&parse_reply(line)?),
+        ControlCommand::Cancel(_) => print::cancelled(&parse_reply(line)?),
+        ControlCommand::Label(_) => print::labelled(&parse_reply(line)?),
+        ControlCommand::Eject(_) => print::ejected(&parse_reply(line)?),
+        ControlCommand::Stop(_) | ControlCommand::Watch(_) => return Ok(None),
+    }))
 }
 
 /// After `stop`: the daemon closes every connection as its shutdown begins.

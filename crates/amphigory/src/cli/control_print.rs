@@ -1,34 +1,14 @@
 //! Human renderings of the control socket's answers: short sentences for actions, plain
-//! aligned tables for lists. Fields are read leniently from the JSON (a newer daemon may
-//! add some), missing ones shown as `-`.
+//! aligned tables for lists. Each takes the reply type of its action (read leniently
+//! where a daemon may leave fields out), missing values shown as `-`.
 
-use amphigory_wire::control::KeepAwakeStatus;
+use amphigory_wire::control::{
+    DrivesReply, EjectReply, KeepAwakeStatus, LabelReply, PauseReply, ResumeReply, RunningTask,
+    StatusReply, TaskIdReply, TaskRow, TasksReply, VolumeSpace,
+};
 use amphigory_wire::drive::DriveStatus;
-use serde_json::{Map, Value};
 
 use super::progress_view::{human_bytes, human_duration, progress_message};
-use crate::queue::VolumeSpace;
-
-type Body = Map<String, Value>;
-
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str)
-}
-
-fn field(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => "-".to_owned(),
-        Some(other) => other.to_string(),
-    }
-}
-
-fn drives_of(body: &Body) -> Vec<DriveStatus> {
-    body.get("drives")
-        .cloned()
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default()
-}
 
 /// Columns padded to their widest cell, two spaces apart.
 pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
@@ -65,84 +45,80 @@ pub(crate) fn disc(drive: &DriveStatus) -> String {
     }
 }
 
-fn state_name(drive: &DriveStatus) -> String {
-    serde_json::to_value(drive.state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+fn state_name(drive: &DriveStatus) -> &'static str {
+    drive.state.as_str()
 }
 
 /// `amphigory status`.
-pub(crate) fn status(body: &Body) -> String {
-    let paused = body.get("paused").and_then(Value::as_bool).unwrap_or(false);
-    let depth = body.get("queue_depth").and_then(Value::as_u64).unwrap_or(0);
+pub(crate) fn status(reply: &StatusReply) -> String {
+    let status = &reply.status;
+    let depth = status.queue_depth;
     let mut out = vec![
         format!(
             "Daemon   {} (amphigory {})",
-            body.get("daemon_id").and_then(Value::as_str).unwrap_or("-"),
-            body.get("version").and_then(Value::as_str).unwrap_or("-"),
+            or_dash(&status.daemon_id),
+            or_dash(&status.version),
         ),
         format!(
             "Queue    {depth} task{} waiting, {}",
             if depth == 1 { "" } else { "s" },
-            if paused { "paused" } else { "running" }
+            if status.paused { "paused" } else { "running" }
         ),
     ];
-    let running = body.get("running").and_then(Value::as_array);
-    match running.filter(|r| !r.is_empty()) {
-        None => out.push("Task     none running".to_owned()),
-        Some(tasks) => out.extend(
-            tasks
-                .iter()
-                .map(|t| format!("Task     {}", running_task(t))),
-        ),
+    if status.running.is_empty() {
+        out.push("Task     none running".to_owned());
     }
-    let drives = drives_of(body);
-    if drives.is_empty() {
+    out.extend(
+        status
+            .running
+            .iter()
+            .map(|t| format!("Task     {}", running_task(t))),
+    );
+    if status.drives.is_empty() {
         out.push("Drives   none".to_owned());
     }
-    for d in &drives {
-        let label = d
-            .label
-            .as_deref()
-            .map(|l| format!(" \"{l}\""))
-            .unwrap_or_default();
-        out.push(format!(
-            "Drive    {}{label}  {}  {}  {}",
-            d.drive_id,
-            d.device,
-            state_name(d),
-            disc(d)
-        ));
-    }
-    let space: Vec<VolumeSpace> = body
-        .get("space")
-        .cloned()
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default();
+    out.extend(status.drives.iter().map(drive_line));
     out.extend(
-        space
+        reply
+            .space
             .iter()
             .map(|v| format!("Space    {}", describe_volume(v))),
     );
-    out.extend(keep_awake(body));
-    let problems = body.get("problems").and_then(Value::as_array);
-    for p in problems.into_iter().flatten() {
-        out.push(format!("Problem  {}", p.as_str().unwrap_or_default()));
-    }
+    out.extend(status.keep_awake.as_ref().map(keep_awake));
+    out.extend(status.problems.iter().map(|p| format!("Problem  {p}")));
     out.join("\n")
 }
 
+/// An empty text (a field the daemon left out) as `-`.
+fn or_dash(text: &str) -> &str {
+    if text.is_empty() { "-" } else { text }
+}
+
+/// `Drive    ID "Label"  DEVICE  STATE  DISC`.
+fn drive_line(d: &DriveStatus) -> String {
+    let label = d
+        .label
+        .as_deref()
+        .map(|l| format!(" \"{l}\""))
+        .unwrap_or_default();
+    format!(
+        "Drive    {}{label}  {}  {}  {}",
+        d.drive_id,
+        d.device,
+        state_name(d),
+        disc(d)
+    )
+}
+
 /// `Awake    held (logind)`: the keep-awake line (SPEC §11.1); none from an older daemon.
-fn keep_awake(body: &Body) -> Option<String> {
-    let state: KeepAwakeStatus = serde_json::from_value(body.get("keep_awake")?.clone()).ok()?;
+fn keep_awake(state: &KeepAwakeStatus) -> String {
     let line = match (state.enabled, state.held, &state.problem) {
         (false, _, _) => "off (keep_awake: false)".to_owned(),
         (true, true, _) => format!("held ({}): the machine will not sleep", state.backend),
         (true, false, Some(problem)) => format!("not held: {problem}"),
         (true, false, None) => format!("not held ({}): no task runs", state.backend),
     };
-    Some(format!("Awake    {line}"))
+    format!("Awake    {line}")
 }
 
 /// `/media: 3 queued rips need 80.0 GB, 40.0 GB free (12.0 GB more held by running
@@ -179,71 +155,62 @@ pub(crate) fn describe_volume(v: &VolumeSpace) -> String {
 }
 
 /// `ID  TYPE  on DRIVE  45%  12.3 GB  42.3 MB/s  ETA 1:02`.
-fn running_task(t: &Value) -> String {
-    let percent = t.get("percent").and_then(Value::as_u64).unwrap_or(0);
-    let progress = progress_message(
-        t.get("eta_seconds").and_then(Value::as_u64),
-        t.get("current_size_bytes").and_then(Value::as_u64),
-        text(t, "speed"),
-    );
+fn running_task(t: &RunningTask) -> String {
+    let progress = progress_message(t.eta_seconds, t.current_size_bytes, t.speed.as_deref());
     format!(
-        "{}  {}  on {}  {percent}%  {progress}",
-        field(t, "task_id"),
-        field(t, "task_type"),
-        field(t, "drive_id"),
+        "{}  {}  on {}  {}%  {progress}",
+        t.task_id,
+        t.task_type.as_str(),
+        t.drive_id,
+        t.percent,
     )
     .trim_end()
     .to_owned()
 }
 
 /// `amphigory queue`.
-pub(crate) fn tasks(body: &Body) -> String {
-    let tasks = body.get("tasks").and_then(Value::as_array);
-    let Some(tasks) = tasks.filter(|t| !t.is_empty()) else {
+pub(crate) fn tasks(reply: &TasksReply) -> String {
+    if reply.tasks.is_empty() {
         return "No tasks in the queue.".to_owned();
-    };
-    let rows: Vec<Vec<String>> = tasks
-        .iter()
-        .map(|t| {
-            let progress = match t.get("percent").and_then(Value::as_u64) {
-                Some(p) => {
-                    let eta = t.get("eta_seconds").and_then(Value::as_u64);
-                    let eta = eta.map(|e| format!("  ETA {}", human_duration(e)));
-                    format!("{p}%{}", eta.unwrap_or_default())
-                }
-                None => String::new(),
-            };
-            let owner = if t.get("owned").and_then(Value::as_bool) == Some(false) {
-                "webapp"
-            } else {
-                "daemon"
-            };
-            vec![
-                field(t, "id"),
-                field(t, "type"),
-                field(t, "state"),
-                owner.to_owned(),
-                progress,
-            ]
-        })
-        .collect();
+    }
+    let rows: Vec<Vec<String>> = reply.tasks.iter().map(task_cells).collect();
     table(&["ID", "TYPE", "STATE", "OWNER", "PROGRESS"], &rows)
 }
 
+fn task_cells(t: &TaskRow) -> Vec<String> {
+    let progress = match &t.run {
+        Some(run) => {
+            let eta = run
+                .eta_seconds
+                .map(|e| format!("  ETA {}", human_duration(e)));
+            format!("{}%{}", run.percent, eta.unwrap_or_default())
+        }
+        None => String::new(),
+    };
+    let owner = if t.owned { "daemon" } else { "webapp" };
+    vec![
+        t.id.clone(),
+        t.task_type.as_str().to_owned(),
+        t.state.as_str().to_owned(),
+        owner.to_owned(),
+        progress,
+    ]
+}
+
 /// `amphigory drives`.
-pub(crate) fn drives(body: &Body) -> String {
-    let drives = drives_of(body);
-    if drives.is_empty() {
+pub(crate) fn drives(reply: &DrivesReply) -> String {
+    if reply.drives.is_empty() {
         return "No drives.".to_owned();
     }
-    let rows: Vec<Vec<String>> = drives
+    let rows: Vec<Vec<String>> = reply
+        .drives
         .iter()
         .map(|d| {
             vec![
                 d.drive_id.clone(),
                 d.device.clone(),
                 d.label.clone().unwrap_or_else(|| "-".to_owned()),
-                state_name(d),
+                state_name(d).to_owned(),
                 disc(d),
             ]
         })
@@ -252,23 +219,16 @@ pub(crate) fn drives(body: &Body) -> String {
 }
 
 /// `amphigory pause`.
-pub(crate) fn paused(body: &Body) -> String {
-    let changed = body.get("changed").and_then(Value::as_bool).unwrap_or(true);
-    let requeued: Vec<&str> = body
-        .get("requeued")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let now = body.get("now").and_then(Value::as_bool).unwrap_or(false);
-    let head = if changed {
+pub(crate) fn paused(reply: &PauseReply) -> String {
+    let head = if reply.changed {
         "Queue paused"
     } else {
         "Queue was already paused"
     };
-    match (now, requeued.is_empty()) {
+    match (reply.now, reply.requeued.is_empty()) {
         (true, false) => format!(
             "{head}; stopped and put back at the head of the queue: {}",
-            requeued.join(", ")
+            reply.requeued.join(", ")
         ),
         (true, true) => format!("{head}; nothing was running."),
         (false, _) => format!("{head}; a running task finishes first."),
@@ -276,48 +236,40 @@ pub(crate) fn paused(body: &Body) -> String {
 }
 
 /// `amphigory resume`.
-pub(crate) fn resumed(body: &Body) -> String {
-    match body.get("changed").and_then(Value::as_bool) {
-        Some(false) => "Queue was not paused.".to_owned(),
-        _ => "Queue resumed.".to_owned(),
+pub(crate) fn resumed(reply: &ResumeReply) -> String {
+    if reply.changed {
+        "Queue resumed.".to_owned()
+    } else {
+        "Queue was not paused.".to_owned()
     }
 }
 
 /// `amphigory cancel`.
-pub(crate) fn cancelled(body: &Body) -> String {
-    format!(
-        "Cancelled {}.",
-        body.get("task_id")
-            .and_then(Value::as_str)
-            .unwrap_or("the task")
-    )
+pub(crate) fn cancelled(reply: &TaskIdReply) -> String {
+    format!("Cancelled {}.", reply.task_id)
 }
 
 /// `amphigory label`.
-pub(crate) fn labelled(body: &Body) -> String {
-    let drive = body.get("drive_id").and_then(Value::as_str).unwrap_or("-");
-    match body.get("label").and_then(Value::as_str) {
+pub(crate) fn labelled(reply: &LabelReply) -> String {
+    let drive = &reply.drive_id;
+    match &reply.label {
         Some(label) => format!("Drive {drive} is now labelled \"{label}\"."),
         None => format!("Drive {drive} has no label now."),
     }
 }
 
 /// `amphigory eject`.
-pub(crate) fn ejected(body: &Body) -> String {
-    format!(
-        "Ejected the disc in {} ({}).",
-        body.get("device").and_then(Value::as_str).unwrap_or("-"),
-        body.get("drive_id").and_then(Value::as_str).unwrap_or("-"),
-    )
+pub(crate) fn ejected(reply: &EjectReply) -> String {
+    format!("Ejected the disc in {} ({}).", reply.device, reply.drive_id)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
-    fn body(v: Value) -> Body {
-        v.as_object().cloned().unwrap()
+    fn body(v: Value) -> StatusReply {
+        serde_json::from_value(v).unwrap()
     }
 
     #[test]

@@ -157,7 +157,18 @@ async fn load_config(args: &DaemonArgs) -> Result<Loaded, ConfigError> {
 
 /// Flags first, then daemon.yaml, for the daemon's own options; the rest comes from the
 /// resolved configuration.
-fn options_from_args(args: &DaemonArgs, loaded: &Loaded) -> Result<DaemonOptions, String> {
+/// Why the flags and daemon.yaml do not make daemon options (a usage error).
+#[derive(Debug, thiserror::Error)]
+enum OptionsError {
+    /// `--sim-fault` (or `sim_fault:`) names no fault.
+    #[error(transparent)]
+    Fault(#[from] crate::sim::ParseFaultError),
+    /// No control socket path can be worked out.
+    #[error(transparent)]
+    Socket(#[from] crate::servers::control::SocketPathError),
+}
+
+fn options_from_args(args: &DaemonArgs, loaded: &Loaded) -> Result<DaemonOptions, OptionsError> {
     let file = &loaded.file;
     let discs = if args.simulate.is_empty() {
         file.simulate.clone().unwrap_or_default()
@@ -172,8 +183,7 @@ fn options_from_args(args: &DaemonArgs, loaded: &Loaded) -> Result<DaemonOptions
             .as_deref()
             .or(file.sim_fault.as_deref())
             .map(str::parse::<crate::sim::Fault>)
-            .transpose()
-            .map_err(|e| e.to_string())?;
+            .transpose()?;
         Some(SimOptions {
             discs,
             rate_mbps: args
@@ -210,7 +220,7 @@ fn options_from_args(args: &DaemonArgs, loaded: &Loaded) -> Result<DaemonOptions
         options.hooks.limit = std::time::Duration::from_millis(ms);
     }
     let socket = crate::servers::control::socket_path(args.socket.as_deref());
-    options.socket = Some(socket.map_err(|e| e.to_string())?);
+    options.socket = Some(socket?);
     loaded.apply(&mut options);
     Ok(options)
 }

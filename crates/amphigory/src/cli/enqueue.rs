@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use amphigory_wire::control::TaskIdReply;
+
 use crate::queue::{NewTask, Queue, RipSpec};
 
 /// Options of `amphigory enqueue`.
@@ -70,18 +72,14 @@ pub fn run(args: &EnqueueArgs) -> ExitCode {
             return ExitCode::from(super::EXIT_USAGE);
         }
     };
-    // Writing a task needs no daemon state; a throw-away state directory keeps the
-    // queue handle's invariants without touching the daemon's own.
-    let written = tempfile::tempdir()
-        .map_err(|e| e.to_string())
-        .and_then(|state| {
-            let queue = Queue::open(&tasks_dir, state.path(), "amphigory-cli")
-                .map_err(|e| e.to_string())?;
-            queue.enqueue(&task).map_err(|e| e.to_string())
-        });
+    let written = write_task(&tasks_dir, &task);
     match written {
         Ok(id) if args.json => {
-            println!("{}", serde_json::json!({ "task_id": id }));
+            // The shape of the control socket's `enqueue` reply (without `ok`).
+            match serde_json::to_string(&TaskIdReply { task_id: id }) {
+                Ok(line) => println!("{line}"),
+                Err(e) => eprintln!("amphigory enqueue: {e}"),
+            }
             ExitCode::SUCCESS
         }
         Ok(id) => {
@@ -95,7 +93,29 @@ pub fn run(args: &EnqueueArgs) -> ExitCode {
     }
 }
 
-fn new_task(what: &EnqueueWhat) -> Result<NewTask, String> {
+/// Why the flags are not a task (a usage error).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum TaskArgsError {
+    /// `--output` without a file name.
+    #[error("--output must end in a file name")]
+    OutputFileName,
+    /// `--output` without a directory.
+    #[error("--output must have a directory")]
+    OutputDirectory,
+    /// Neither `--output` nor both `--output-dir` and `--filename`.
+    #[error("a rip needs --output, or --output-dir and --filename")]
+    NoOutput,
+}
+
+/// Writes `task` as the webapp would. Needs no daemon state: a throw-away state
+/// directory keeps the queue handle's invariants without touching the daemon's own.
+fn write_task(tasks_dir: &std::path::Path, task: &NewTask) -> anyhow::Result<String> {
+    let state = tempfile::tempdir()?;
+    let queue = Queue::open(tasks_dir, state.path(), "amphigory-cli")?;
+    Ok(queue.enqueue(task)?)
+}
+
+fn new_task(what: &EnqueueWhat) -> Result<NewTask, TaskArgsError> {
     match what {
         EnqueueWhat::Scan { drive } => Ok(NewTask {
             drive: drive.clone(),
@@ -112,12 +132,12 @@ fn new_task(what: &EnqueueWhat) -> Result<NewTask, String> {
         } => {
             let (dir, file) = match (output, output_dir, filename) {
                 (Some(path), _, _) => {
-                    let file = path.file_name().ok_or("--output must end in a file name")?;
-                    let dir = path.parent().ok_or("--output must have a directory")?;
+                    let file = path.file_name().ok_or(TaskArgsError::OutputFileName)?;
+                    let dir = path.parent().ok_or(TaskArgsError::OutputDirectory)?;
                     (dir.to_owned(), file.to_string_lossy().into_owned())
                 }
                 (None, Some(dir), Some(file)) => (dir.clone(), file.clone()),
-                _ => return Err("a rip needs --output, or --output-dir and --filename".into()),
+                _ => return Err(TaskArgsError::NoOutput),
             };
             let spec = RipSpec {
                 track: *track,

@@ -8,11 +8,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use amphigory_wire::control::{ControlRequest, Envelope};
+use amphigory_wire::control::{ControlRequest, Envelope, RunningTask, SubscribeReply};
 use amphigory_wire::drive::{DriveState, DriveStatus};
 use amphigory_wire::ws::{DaemonEventKind, DiscEventKind, Progress, ServerMessage, TaskStatusKind};
 use indicatif::ProgressBar;
-use serde_json::{Map, Value};
 
 use super::client::{Client, ClientError};
 use super::progress_view::{ProgressView, progress_message};
@@ -38,11 +37,13 @@ pub(crate) async fn run(path: &Path, args: &WatchArgs) -> Result<(), ClientError
         task_id: args.task.clone(),
         replay: args.json && args.replay,
     };
-    let body = client.request(&request).await?;
     if args.json {
+        // The `ok` line itself is not an event: only the envelopes after it are printed.
+        client.request_line(&request).await?;
         return print_lines(&mut client).await;
     }
-    let mut view = WatchView::new(&body, args.task.clone());
+    let reply: SubscribeReply = client.request(&request).await?;
+    let mut view = WatchView::new(&reply, args.task.clone());
     loop {
         let line = tokio::select! {
             line = client.next_line() => line?,
@@ -94,7 +95,7 @@ struct WatchView {
 
 impl WatchView {
     /// Starts from the status snapshot the `subscribe` answer carries.
-    fn new(body: &Map<String, Value>, filter: Option<String>) -> Self {
+    fn new(reply: &SubscribeReply, filter: Option<String>) -> Self {
         let view = ProgressView::new();
         let disc_line = view.add_line();
         let queue_line = view.add_line();
@@ -108,23 +109,10 @@ impl WatchView {
             discs: BTreeMap::new(),
             shown: Default::default(),
         };
-        let status = body.get("status").cloned().unwrap_or(Value::Null);
-        this.depth = status
-            .get("queue_depth")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        this.paused = status
-            .get("paused")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let drives: Vec<DriveStatus> = status
-            .get("drives")
-            .cloned()
-            .and_then(|d| serde_json::from_value(d).ok())
-            .unwrap_or_default();
-        this.set_drives(&drives);
-        let running = status.get("running").and_then(Value::as_array);
-        for task in running.into_iter().flatten() {
+        let status = &reply.status;
+        this.queue(status.queue_depth, status.paused);
+        this.set_drives(&status.drives);
+        for task in &status.running {
             this.apply_running(task);
         }
         this.render();
@@ -145,19 +133,14 @@ impl WatchView {
         true
     }
 
-    fn apply_running(&mut self, task: &Value) {
-        let Some(id) = task.get("task_id").and_then(Value::as_str) else {
-            return;
-        };
-        if self.bar(id) {
-            let percent = task.get("percent").and_then(Value::as_u64).unwrap_or(0);
+    fn apply_running(&mut self, task: &RunningTask) {
+        if self.bar(&task.task_id) {
             let message = progress_message(
-                task.get("eta_seconds").and_then(Value::as_u64),
-                task.get("current_size_bytes").and_then(Value::as_u64),
-                task.get("speed").and_then(Value::as_str),
+                task.eta_seconds,
+                task.current_size_bytes,
+                task.speed.as_deref(),
             );
-            self.view
-                .set_progress(id, u8::try_from(percent).unwrap_or(100), message);
+            self.view.set_progress(&task.task_id, task.percent, message);
         }
     }
 

@@ -204,7 +204,7 @@ impl DriveEntry {
         let d = &mut self.shown;
         d.state = DriveState::Scanned;
         d.scan_status = Some(ScanStatus::Complete);
-        d.scan_result = serde_json::to_value(&*scan).ok();
+        d.scan_result = Some(ScanResult::clone(&scan));
         d.scan_error = None;
         // Scanned and idle: the disc waits for someone to choose what to rip.
         d.waiting_since = Some(now.to_owned());
@@ -296,7 +296,7 @@ impl DriveEntry {
         let d = &mut self.shown;
         if let Some(scan) = scan {
             d.scan_status = Some(ScanStatus::Complete);
-            d.scan_result = serde_json::to_value(&*scan).ok();
+            d.scan_result = Some(ScanResult::clone(&scan));
             d.scan_error = None;
         }
         d.rip_task_id = None;

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
 
-use amphigory_wire::control::{ControlRequest, ControlResponse};
+use amphigory_wire::control::{ControlRequest, ControlResponse, ReplyHead};
 use amphigory_wire::drive::DriveStatus;
 use amphigory_wire::ws::{InboundMessage, LinkMessage};
 use serde_json::Value;
@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::{Violation, ensure};
 use crate::core::StatusSnapshot;
 use crate::servers::control::MIN_LINE_BYTES;
-use crate::servers::control::conn::{encode_reply, request_of};
-use crate::servers::control::lines::{Line, LineReader};
+use crate::servers::control::framing::{Line, LineReader};
+use crate::servers::control::framing::{encode_reply, request_of};
 use crate::servers::requests::{self, GET_DRIVE_STATUS};
 
 const WS: &str = "websocket message";
@@ -102,7 +102,7 @@ pub fn control_lines(data: &[u8]) -> Result<(), Violation> {
     for line in lines {
         match request_of(line, MIN_LINE_BYTES) {
             None => {}
-            Some(Err(message)) => check_error_reply(&message)?,
+            Some(Err(refused)) => check_error_reply(&refused.to_string())?,
             Some(Ok(request)) => check_round_trip(&request)?,
         }
     }
@@ -165,9 +165,13 @@ fn check_error_reply(message: &str) -> Result<(), Violation> {
         decoder: CONTROL,
         property: format!("reply {response:?} does not encode: {e}"),
     })?;
-    let back = serde_json::from_slice::<ControlResponse>(&bytes);
+    let back = serde_json::from_slice::<ReplyHead>(&bytes);
+    let expected = ReplyHead {
+        ok: false,
+        error: Some(message.to_owned()),
+    };
     ensure(
-        !bytes.contains(&b'\n') && back.as_ref().ok() == Some(&response),
+        !bytes.contains(&b'\n') && back.as_ref().ok() == Some(&expected),
         CONTROL,
         || {
             let text = String::from_utf8_lossy(&bytes);

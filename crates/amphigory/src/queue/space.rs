@@ -7,8 +7,6 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use super::layout::{Layout, TaskState};
 use super::validate::{Verdict, examine_path};
 use super::{Queue, QueueError, Task};
@@ -53,29 +51,9 @@ impl QueuedRip {
     }
 }
 
-/// One output volume's space.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VolumeSpace {
-    /// Its mount point.
-    pub volume: String,
-    /// Bytes free for an unprivileged writer.
-    pub free_bytes: u64,
-    /// Bytes the running rips to it still need.
-    pub held_bytes: u64,
-    /// Bytes the queued rips to it need.
-    pub queued_bytes: u64,
-    /// How many queued rips go there.
-    pub queued_rips: u32,
-    /// Queued rips whose size is a default, not known.
-    pub estimated_rips: u32,
-}
-
-impl VolumeSpace {
-    /// Whether the queued rips fit in what is free after the running ones.
-    pub fn fits(&self) -> bool {
-        self.free_bytes.saturating_sub(self.held_bytes) >= self.queued_bytes
-    }
-}
+/// One output volume's space: the control socket's wire type, so `status` sends what
+/// this module adds up as it is.
+pub use amphigory_wire::control::VolumeSpace;
 
 impl Queue {
     /// The queued daemon rips, from the index (no file is read).

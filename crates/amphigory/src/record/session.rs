@@ -199,9 +199,7 @@ impl Session {
                 Ok(_) => ScanStatus::Complete,
                 Err(_) => ScanStatus::Failed,
             }),
-            scan_result: scan
-                .and_then(|s| s.as_ref().ok())
-                .and_then(|s| serde_json::to_value(s).ok()),
+            scan_result: scan.and_then(|s| s.as_ref().ok()).cloned(),
             scan_error: scan.and_then(|s| s.as_ref().err().cloned()),
             ..DriveStatus::default()
         })

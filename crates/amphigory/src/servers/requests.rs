@@ -7,6 +7,7 @@
 //! - `list_drives` → `{"drives":[…]}`.
 //! - anything else → `{"code":"unknown_method","message":…}`.
 
+use amphigory_wire::control::DrivesReply;
 use amphigory_wire::drive::DriveStatus;
 use amphigory_wire::ws::{LinkMessage, RequestError};
 use serde_json::{Map, Value};
@@ -35,10 +36,9 @@ pub fn respond(
             let wanted = params.get("drive_id").and_then(Value::as_str);
             encode(&select_drive(snapshot, wanted))
         }
-        LIST_DRIVES => encode(&snapshot.drives).map(|drives| {
-            let mut result = Map::new();
-            result.insert("drives".to_owned(), drives);
-            Value::Object(result)
+        // The same shape as the control socket's `drives` reply.
+        LIST_DRIVES => encode(&DrivesReply {
+            drives: snapshot.drives.clone(),
         }),
         other => Err(RequestError {
             code: UNKNOWN_METHOD.to_owned(),

@@ -137,7 +137,7 @@ pub(crate) fn drive_in(status: &StatusSnapshot, device: &str) -> DriveStatus {
 
 /// The smallest title of the disc in `drive`, from its cached scan: (number, bytes).
 pub(crate) fn smallest_track(drive: &DriveStatus) -> (u32, u64) {
-    let scan = drive.scan_result.as_ref().expect("a cached scan");
+    let scan = serde_json::to_value(drive.scan_result.as_ref().expect("a cached scan")).unwrap();
     scan["tracks"]
         .as_array()
         .unwrap()

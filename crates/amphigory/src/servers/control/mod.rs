@@ -8,17 +8,24 @@
 //!
 //! - `path`: where the socket is ([`socket_path`]), shared with the CLI.
 //! - `bind`: taking, and on drop giving back, the socket path.
-//! - `conn`: one connection: bounded newline-delimited JSON requests, one response each;
+//! - `framing`: bounded lines, request decoding and reply encoding (shared with the CLI).
+//! - `transport`: what connections share, and one connection's two halves.
+//! - `connection`: the request loop of one connection: one response per request;
 //!   malformed input is answered `ok:false` and the connection stays usable.
-//! - `actions`: what each request does.
+//! - `handlers`: what each request does (with `enqueue`, `snapshot`), through the
+//!   engine's typed handle, failing with `error::ActionError`.
 //! - `subscribe`: event streams: replay, live events, heartbeats, lag recovery.
 
-mod actions;
 pub(crate) mod bind;
-pub(crate) mod conn;
-pub(crate) mod lines;
+pub(crate) mod connection;
+mod enqueue;
+mod error;
+pub(crate) mod framing;
+mod handlers;
 pub mod path;
+mod snapshot;
 mod subscribe;
+mod transport;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -116,7 +123,7 @@ pub async fn run(
         engine: ctx.engine.clone().with_timeout(config.reply_timeout),
         ..ctx
     };
-    let shared = Arc::new(conn::Shared {
+    let shared = Arc::new(transport::Shared {
         ctx,
         subscribers: Arc::new(Semaphore::new(config.max_subscribers)),
         config,
@@ -138,7 +145,7 @@ pub async fn run(
 
 async fn accept_loop(
     listener: &tokio::net::UnixListener,
-    shared: &Arc<conn::Shared>,
+    shared: &Arc<transport::Shared>,
     tracker: &TaskTracker,
 ) {
     let config = &shared.config;
@@ -153,17 +160,17 @@ async fn accept_loop(
         match admission.admit() {
             Admit::Serve(permit) => {
                 tracker.spawn(async move {
-                    conn::serve(stream, shared).await;
+                    connection::serve(stream, shared).await;
                     drop(permit);
                 });
             }
             Admit::Refuse(permit) => {
                 tracker.spawn(async move {
-                    conn::refuse(stream, shared).await;
+                    connection::refuse(stream, shared).await;
                     drop(permit);
                 });
             }
-            Admit::Close => conn::refuse_at_once(stream, admission.max_clients()),
+            Admit::Close => connection::refuse_at_once(stream, admission.max_clients()),
         }
     }
 }

@@ -11,14 +11,15 @@
 //! a fresh `sync`, then live events again. Input after `subscribe` is read and ignored
 //! (only the end of it matters: the client left).
 
-use amphigory_wire::control::{ControlResponse, Envelope, MessageType};
+use amphigory_wire::control::{ControlResponse, Envelope, MessageType, SubscribeReply};
 use amphigory_wire::ws::{DaemonEventKind, ServerMessage};
 use chrono::{Local, SecondsFormat};
 use tokio::io::AsyncReadExt;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::conn::{Conn, Gone, Shared};
+use super::snapshot::daemon_status;
+use super::transport::{Conn, Gone, Shared};
 use crate::core::{DaemonEvent, StatusHandle};
 use crate::engine::results::now_rfc3339;
 
@@ -88,11 +89,11 @@ pub(super) async fn stream(conn: &mut Conn, shared: &Shared, filter: Option<Stri
     } else {
         Vec::new()
     };
-    let ok = ControlResponse::ok(serde_json::json!({
-        "subscribed": true,
-        "replayed": replayed.len(),
-        "status": snapshot,
-    }));
+    let ok = ControlResponse::ok(SubscribeReply {
+        subscribed: true,
+        replayed: replayed.len(),
+        status: daemon_status(snapshot),
+    });
     if conn.reply(&ok).await.is_err() {
         return;
     }

@@ -12,11 +12,11 @@
 //! - one hub task listens to the bus and serialises each message once; every client has a
 //!   bounded queue and a slow one is skipped, resynchronised, then dropped (`hub`);
 //! - frames and messages are size-limited, writes time out, silent peers are pinged and
-//!   dropped, and shutdown sends close frames (`conn`).
+//!   dropped, and shutdown sends close frames (`peer`).
 
-mod conn;
 mod hub;
 mod origin;
+mod peer;
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -207,7 +207,7 @@ pub async fn run(listeners: WsListeners, ctx: WsContext, shutdown: CancellationT
         settings,
         shutdown.clone(),
     );
-    let shared = Arc::new(conn::Shared {
+    let shared = Arc::new(peer::Shared {
         hub,
         status: ctx.status,
         config_changed: ctx.config_changed,
@@ -242,7 +242,7 @@ pub async fn run(listeners: WsListeners, ctx: WsContext, shutdown: CancellationT
 
 async fn accept_loop(
     listener: TcpListener,
-    shared: Arc<conn::Shared>,
+    shared: Arc<peer::Shared>,
     admission: Arc<Admission>,
     tracker: TaskTracker,
 ) {
@@ -252,18 +252,18 @@ async fn accept_loop(
         match admission.admit() {
             Admit::Serve(permit) => {
                 tracker.spawn(async move {
-                    conn::serve(stream, peer, shared).await;
+                    peer::serve(stream, peer, shared).await;
                     drop(permit);
                 });
             }
             Admit::Refuse(permit) => {
                 let max = admission.max_clients();
                 tracker.spawn(async move {
-                    conn::refuse(stream, peer, &shared, max).await;
+                    peer::refuse(stream, peer, &shared, max).await;
                     drop(permit);
                 });
             }
-            Admit::Close => conn::refuse_at_once(stream, admission.max_clients()),
+            Admit::Close => peer::refuse_at_once(stream, admission.max_clients()),
         }
     }
 }

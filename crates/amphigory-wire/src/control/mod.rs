@@ -1,11 +1,25 @@
 //! The local control socket (SPEC §8): newline-delimited JSON requests, responses and
 //! event envelopes.
+//!
+//! - this module: requests ([`ControlRequest`]) and the response frame
+//!   ([`ControlResponse`], read back as [`ReplyHead`] plus a reply type).
+//! - [`replies`]: the body of every `ok` response, one type per action.
+//! - [`events`]: the envelopes a subscriber receives.
+
+pub mod events;
+pub mod replies;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use events::{Envelope, MessageType};
+pub use replies::{
+    DaemonStatus, DrivesReply, EjectReply, LabelReply, PauseReply, Reply, ResumeReply, RunningTask,
+    StatusReply, StopReply, SubscribeReply, TaskIdReply, TaskRow, TaskRun, TaskState, TasksReply,
+    VersionReply, VolumeSpace,
+};
+
 use crate::task::{OutputInfo, TaskType, TrackSpec};
-use crate::ws::ServerMessage;
 
 /// Protocol number; the CLI refuses a daemon speaking another one.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -109,9 +123,25 @@ pub enum ControlRequest {
     Version,
 }
 
+/// Why a request was refused before it was carried out; the text is for the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// No such action.
+    #[error("unknown action '{0}'")]
+    UnknownAction(String),
+    /// The action exists but its arguments do not fit it.
+    #[error("bad arguments for '{action}': {reason}")]
+    BadArguments {
+        /// The action.
+        action: String,
+        /// What serde said.
+        reason: String,
+    },
+}
+
 impl ControlRequest {
-    /// Checks a raw request's action and arguments; the error text is for the client.
-    pub fn from_raw(raw: RawRequest) -> Result<Self, String> {
+    /// Checks a raw request's action and arguments.
+    pub fn from_raw(raw: RawRequest) -> Result<Self, RequestError> {
         let args = match raw.args {
             Value::Null => Value::Object(Map::new()),
             other => other,
@@ -127,40 +157,42 @@ impl ControlRequest {
             obj.insert("args".into(), args);
         }
         serde_json::from_value(Value::Object(obj)).map_err(|e| {
+            // serde says which variant it did not know only in its message.
             if e.to_string().starts_with("unknown variant") {
-                format!("unknown action '{action}'")
+                RequestError::UnknownAction(action)
             } else {
-                format!("bad arguments for '{action}': {e}")
+                RequestError::BadArguments {
+                    action,
+                    reason: e.to_string(),
+                }
             }
         })
     }
 }
 
-/// A response: `{"ok": true, ...}` or `{"ok": false, "error": "..."}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A response: `{"ok": true, ...the reply's fields}` or `{"ok": false, "error": "..."}`.
+/// Only the daemon writes it; readers take the [`ReplyHead`] and then the reply type
+/// the request they sent calls for (several replies share a shape, so a response alone
+/// does not say which it is).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ControlResponse {
     /// Did it work?
     pub ok: bool,
     /// Why not.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// The payload fields, flattened beside `ok`.
-    #[serde(flatten)]
-    pub body: Map<String, Value>,
+    /// The reply's fields, flattened beside `ok` (none in a refusal).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Reply>,
 }
 
 impl ControlResponse {
-    /// `{"ok": true}` plus the fields of `body` (an object; anything else goes in `data`).
-    pub fn ok(body: Value) -> Self {
-        let body = match body {
-            Value::Object(map) => map,
-            Value::Null => Map::new(),
-            other => Map::from_iter([("data".to_owned(), other)]),
-        };
+    /// `{"ok": true}` plus the fields of `reply`.
+    pub fn ok(reply: impl Into<Reply>) -> Self {
         Self {
             ok: true,
             error: None,
-            body,
+            body: Some(reply.into()),
         }
     }
 
@@ -169,36 +201,19 @@ impl ControlResponse {
         Self {
             ok: false,
             error: Some(message.into()),
-            body: Map::new(),
+            body: None,
         }
     }
 }
 
-/// Kind of envelope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MessageType {
-    /// Progress and other data.
-    Data,
-    /// Errors.
-    Error,
-    /// State changes.
-    Status,
-}
-
-/// An event as a subscriber receives it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Envelope {
-    /// Always `"amphigory"`.
-    pub event_name: String,
-    /// Milliseconds since the Unix epoch.
-    pub timestamp_ms: i64,
-    /// RFC 3339 of the same instant.
-    pub timestamp_iso: String,
-    /// Kind of message.
-    pub message_type: MessageType,
-    /// The §7.1 message.
-    pub data: ServerMessage,
+/// What every response starts with: whether it worked, and why not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyHead {
+    /// Did it work?
+    pub ok: bool,
+    /// Why not (absent when it worked).
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 #[cfg(test)]
@@ -206,7 +221,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<ControlRequest, String> {
-        ControlRequest::from_raw(serde_json::from_str(text).unwrap())
+        ControlRequest::from_raw(serde_json::from_str(text).unwrap()).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -241,9 +256,15 @@ mod tests {
 
     #[test]
     fn responses_flatten_their_body() {
-        let v =
-            serde_json::to_value(ControlResponse::ok(serde_json::json!({"paused":true}))).unwrap();
-        assert_eq!(v, serde_json::json!({"ok":true,"paused":true}));
+        let resumed = ResumeReply {
+            paused: false,
+            changed: true,
+        };
+        let v = serde_json::to_value(ControlResponse::ok(resumed)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"ok":true,"paused":false,"changed":true})
+        );
         let v = serde_json::to_value(ControlResponse::err("nope")).unwrap();
         assert_eq!(v, serde_json::json!({"ok":false,"error":"nope"}));
     }

@@ -1,8 +1,58 @@
-//! Newline-delimited input with a bound: a line longer than the limit is skipped (up to
-//! its newline) and reported, so one oversized request costs a fixed amount of memory and
-//! the connection stays usable.
+//! The control socket's framing, shared by the daemon and the CLI: newline-delimited
+//! input with a bound (a line longer than the limit is skipped up to its newline and
+//! reported, so one oversized request costs a fixed amount of memory and the connection
+//! stays usable), request lines decoded to [`ControlRequest`]s, and responses encoded as
+//! single lines.
 
+use amphigory_wire::control::{ControlRequest, ControlResponse, RawRequest, RequestError};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+
+/// Why a request line was not a request; the text goes back to the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum FrameError {
+    /// Longer than the line limit.
+    #[error("request too long: at most {max} bytes per line")]
+    TooLong {
+        /// The limit.
+        max: usize,
+    },
+    /// Not UTF-8.
+    #[error("malformed request: not UTF-8")]
+    NotUtf8,
+    /// Not the JSON of a request.
+    #[error(r#"malformed request ({0}); expected {{"action": "...", "args": {{...}}}}"#)]
+    Malformed(String),
+    /// A request of an unknown action, or with bad arguments.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+}
+
+/// A response as the bytes of its line, without the newline: compact JSON, which escapes
+/// every control character, so it never holds a newline of its own.
+pub(crate) fn encode_reply(response: &ControlResponse) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(response)
+}
+
+/// What one input line asks: `None` for a blank line (skipped, no answer), else the
+/// checked request or why it is not one.
+pub(crate) fn request_of(line: Line, max: usize) -> Option<Result<ControlRequest, FrameError>> {
+    match line {
+        Line::Text(text) if text.trim().is_empty() => None,
+        line => Some(parse(line, max)),
+    }
+}
+
+/// A line as a checked request.
+fn parse(line: Line, max: usize) -> Result<ControlRequest, FrameError> {
+    let text = match line {
+        Line::Text(text) => text,
+        Line::TooLong => return Err(FrameError::TooLong { max }),
+        Line::NotUtf8 => return Err(FrameError::NotUtf8),
+    };
+    let raw: RawRequest =
+        serde_json::from_str(&text).map_err(|e| FrameError::Malformed(e.to_string()))?;
+    Ok(ControlRequest::from_raw(raw)?)
+}
 
 /// One line of input.
 #[derive(Debug, PartialEq, Eq)]
