@@ -1,6 +1,27 @@
 //! Amphigory's host daemon: owns the optical drives, runs `makemkvcon`, works the shared
 //! task queue and reports progress everywhere.
 //!
+//! # Layers
+//! Modules sit in layers, and a module imports (`use crate::X`, `crate::X::` paths) only
+//! from its own layer or below: the pure ground (units, files, fingerprints, the event
+//! bus and status of `core`) knows nothing of drives or servers; `makemkv` drives the
+//! tool, `sim` stands in for it; the sources (`drives`, `queue`, `config`) feed the
+//! engine; the servers report what the engine does; `daemon` only wires them; the edges
+//! (`cli`, `tray`, `record`, `service`, `fuzz_api`) are ways in, and nothing below them
+//! names them. Modules of one layer must not import each other in a cycle. The table is
+//! read by `tests/layers.rs`, which fails on every import that points up:
+//!
+//! ```text
+//! 0 base: units, fsio, fswatch, fingerprint, tls, history, core
+//! 1 makemkv: makemkv, verify
+//! 2 sim: sim
+//! 3 sources: drives, queue, config
+//! 4 engine: engine, hooks, notify
+//! 5 servers: servers, awake
+//! 6 daemon: daemon
+//! 7 edges: record, service, cli, tray, fuzz_api
+//! ```
+//!
 //! # Layout
 //! - [`makemkv`]: robot-mode parser, scan assembler and classifier, progress tracker
 //!   (pure), and the supervised `makemkvcon` runner (I/O).
