@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::config::{ConfigError, LoadRequest, Loaded, Settings};
-use crate::daemon::{DaemonOptions, SimOptions};
+use super::ToExitCode;
+use crate::daemon::{ApplyConfig, DaemonOptions, SimOptions};
 
 /// Options of `amphigory daemon` (SPEC §2).
 #[derive(Debug, Clone, clap::Args)]

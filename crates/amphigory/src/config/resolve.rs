@@ -207,7 +207,7 @@ pub fn resolve(layers: &Layers, state_dir: &Path) -> EffectiveConfig {
         daemon_id: or_default(
             &chain,
             |s| s.daemon_id.clone(),
-            crate::daemon::default_daemon_id,
+            super::default_daemon_id,
         ),
         makemkvcon_path: optional(&chain, |s| s.makemkvcon_path.clone()),
         websocket_port: or_default(&chain, |s| s.websocket_port, || DEFAULT_WEBSOCKET_PORT),

@@ -21,10 +21,14 @@ use crate::servers::control::{self, ControlConfig, ControlContext, ControlListen
 use crate::servers::ws::{self, WsContext, WsServerConfig};
 use crate::sim::{Fault, SimRig};
 
+mod configure;
 mod descriptors;
 pub mod eject;
 pub mod labels;
 mod orphans;
+
+pub use crate::config::{default_daemon_id, default_state_dir};
+pub use configure::ApplyConfig;
 
 use descriptors::FdBudget;
 
@@ -167,20 +171,6 @@ pub enum DaemonError {
     /// The control socket could not be taken (another daemon owns it: exit 3).
     #[error("control socket: {0}")]
     Control(#[from] control::BindError),
-}
-
-impl DaemonError {
-    /// Exit code per SPEC §2.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::Sim(_) => crate::cli::EXIT_USAGE,
-            Self::Queue { .. } | Self::StateDir { .. } | Self::Listen(_) => 1,
-            Self::Control(control::BindError::AlreadyRunning { .. }) => {
-                crate::cli::EXIT_ALREADY_RUNNING
-            }
-            Self::Control(_) => 1,
-        }
-    }
 }
 
 /// A running daemon.
@@ -513,22 +503,6 @@ pub fn drive_id(daemon_id: &str, device: &str) -> String {
         "{daemon_id}:{}",
         device.strip_prefix("/dev/").unwrap_or(device)
     )
-}
-
-/// `$USER@shorthostname`.
-pub fn default_daemon_id() -> String {
-    let user = std::env::var("USER").unwrap_or_else(|_| "amphigory".to_owned());
-    let host = nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "localhost".to_owned());
-    let short = host.split('.').next().unwrap_or(&host).to_owned();
-    format!("{user}@{short}")
-}
-
-/// `~/.config/amphigory`, when there is a home directory.
-pub fn default_state_dir() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(|home| Path::new(&home).join(".config").join("amphigory"))
 }
 
 /// Creates a directory only this user can enter.

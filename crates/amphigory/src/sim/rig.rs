@@ -138,7 +138,7 @@ impl SimRig {
     pub fn command(&self) -> MakemkvconCommand {
         MakemkvconCommand {
             program: self.executable.clone(),
-            leading_args: vec![OsString::from(crate::cli::SIM_MAKEMKVCON_ARG)],
+            leading_args: vec![OsString::from(super::SIM_MAKEMKVCON_ARG)],
             env: vec![(
                 OsString::from(SIM_DIR_ENV),
                 self.dir.clone().into_os_string(),
