@@ -14,7 +14,7 @@ pub mod sim;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::fingerprint::MediumKind;
+pub use crate::core::DiscInfo;
 
 /// An optical drive the OS reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,19 +23,6 @@ pub struct DriveInfo {
     pub device: String,
     /// Vendor and model, when known.
     pub model: Option<String>,
-}
-
-/// A disc in a drive.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiscInfo {
-    /// Device path of the drive holding it.
-    pub device: String,
-    /// Volume name, when the OS knows it without reading the filesystem itself.
-    pub volume_name: Option<String>,
-    /// DVD, Blu-ray, UHD or CD, when known.
-    pub medium: Option<MediumKind>,
-    /// Fingerprint (SPEC §9.4), when the drive-level facts were available.
-    pub fingerprint: Option<String>,
 }
 
 /// What a monitor reports.

@@ -14,6 +14,7 @@
 
 pub(crate) mod emit;
 pub mod matroska;
+pub mod recording;
 mod rig;
 mod rip;
 mod session;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::SIM_DIR_ENV;
 use super::state::{self, Fault, SimDriveState};
 use super::transcript::{Disc, builtin_disc};
-use crate::drives::DiscInfo;
+use crate::core::DiscInfo;
 use crate::makemkv::runner::{MakemkvconCommand, RunnerConfig};
 
 /// Simulated drives `/dev/sim0…` in a sim directory, and the command that runs the
