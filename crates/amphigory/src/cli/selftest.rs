@@ -12,6 +12,8 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use super::record::ProbeArgs;
+use crate::drives::Ejector;
+use crate::drives::simulated::SimEject;
 use crate::record::session::{Makemkvcon, Session};
 
 /// Options of `amphigory selftest`.
@@ -298,11 +300,11 @@ async fn eject(session: &Session, asked: bool) -> Check {
     let Some(disc) = session.disc.as_ref().filter(|_| asked) else {
         return Check::new("eject", "not checked", "not asked (--eject)");
     };
-    let rig = match &session.source {
-        crate::record::probe::Source::Simulated(rig) => Some(rig.clone()),
-        crate::record::probe::Source::Platform => None,
+    let ejector = match &session.source {
+        crate::record::probe::Source::Simulated(rig) => Ejector::new(SimEject::new(rig.clone())),
+        crate::record::probe::Source::Platform => Ejector::platform(),
     };
-    match crate::daemon::eject::Ejector::new(rig)
+    match ejector
         .eject(&disc.device, &disc.device)
         .await
     {

@@ -11,8 +11,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::core::{EventBus, StatusHandle, StatusSnapshot};
-use crate::drives::sim::SimMonitor;
-use crate::drives::{DiscEvent, DriveMonitor};
+use crate::drives::labels::Labels;
+use crate::drives::simulated::SimMonitor;
+use crate::drives::{DiscEvent, DriveMonitor, Ejector};
 use crate::engine::{Engine, EngineCommand, EngineOptions, EngineParts};
 use crate::history::History;
 use crate::makemkv::runner::{MakemkvconCommand, Runner, RunnerConfig, SpaceLedger};
@@ -23,17 +24,15 @@ use crate::sim::{Fault, SimRig};
 
 mod configure;
 mod descriptors;
-pub mod eject;
-pub mod labels;
 mod orphans;
 
 pub use crate::config::{default_daemon_id, default_state_dir};
+// Where tests and older callers found it; drive ids are the drives' business now.
+pub use crate::drives::drive_id;
 pub use configure::ApplyConfig;
 
 use descriptors::FdBudget;
 
-use eject::Ejector;
-use labels::Labels;
 
 /// Detection reports waiting for the engine; a burst (many drives at start-up) fits.
 const DETECTION_QUEUE: usize = 64;
@@ -249,11 +248,16 @@ pub async fn start(
     let wake = Arc::new(Notify::new());
     let watcher = watch_queue(&queue, &wake, options.fs_event_loss);
     tracing::info!("task queue at {}", options.tasks_dir.display());
+    // The monitor knows how its drives eject; without one, real drives are assumed.
+    let ejector = Arc::new(
+        monitor
+            .as_ref()
+            .map_or_else(Ejector::platform, |monitor| monitor.ejector()),
+    );
     let detection = start_detection(monitor, &status, &shutdown);
     // Both subscribe before the engine starts, so they miss none of its events.
     crate::awake::spawn(options.keep_awake, &status, &tasks, &shutdown);
     crate::hooks::spawn(options.hooks.clone(), &bus, &status, &tasks, &shutdown);
-    let ejector = Arc::new(Ejector::new(sim.clone()));
     let space = runner.space().clone();
     let (engine, commands) = Engine::new(EngineParts {
         queue: queue.clone(),
@@ -495,14 +499,6 @@ fn initial_status(options: &DaemonOptions) -> StatusSnapshot {
         problems: options.problems.clone(),
         ..StatusSnapshot::default()
     }
-}
-
-/// `daemon_id + ":" + device name without /dev/` (SPEC §9.1).
-pub fn drive_id(daemon_id: &str, device: &str) -> String {
-    format!(
-        "{daemon_id}:{}",
-        device.strip_prefix("/dev/").unwrap_or(device)
-    )
 }
 
 /// Creates a directory only this user can enter.

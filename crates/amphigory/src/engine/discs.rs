@@ -52,7 +52,7 @@ impl Engine {
 
     fn drive_added(&mut self, info: &DriveInfo) {
         let slot = DriveSlot {
-            drive_id: crate::daemon::drive_id(&self.daemon_id, &info.device),
+            drive_id: crate::drives::drive_id(&self.daemon_id, &info.device),
             device: info.device.clone(),
         };
         if !self.registry.add(slot.clone()) {

@@ -38,8 +38,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::core::{DaemonEvent, EventBus, StatusHandle};
-use crate::daemon::eject::Ejector;
-use crate::daemon::labels::Labels;
+use crate::drives::Ejector;
+use crate::drives::labels::Labels;
 use crate::drives::DiscEvent;
 use crate::history::History;
 use crate::makemkv::runner::{RunError, Runner};

@@ -164,7 +164,7 @@ impl Source {
     pub fn monitor(&self) -> Option<Box<dyn DriveMonitor>> {
         match self {
             Self::Platform => crate::drives::platform_monitor(),
-            Self::Simulated(rig) => Some(Box::new(crate::drives::sim::SimMonitor::new(
+            Self::Simulated(rig) => Some(Box::new(crate::drives::simulated::SimMonitor::new(
                 Arc::clone(rig),
             ))),
         }

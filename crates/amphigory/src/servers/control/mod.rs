@@ -29,8 +29,8 @@ use tokio_util::task::TaskTracker;
 use tracing::warn;
 
 use crate::core::{EventBus, StatusHandle};
-use crate::daemon::eject::Ejector;
-use crate::daemon::labels::Labels;
+use crate::drives::Ejector;
+use crate::drives::labels::Labels;
 use crate::engine::EngineCommand;
 use crate::makemkv::runner::SpaceLedger;
 use crate::queue::Queue;
