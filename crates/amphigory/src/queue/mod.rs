@@ -249,3 +249,19 @@ impl Queue {
         self.state.attempts(id)
     }
 }
+
+// Here, not in `space`, so `space` stays a model the index uses and never reads it.
+impl Queue {
+    /// The queued daemon rips, from the index (no file is read).
+    pub fn queued_rips(&self) -> Result<Vec<QueuedRip>, QueueError> {
+        let index = self.synced_index()?;
+        Ok(index
+            .entries
+            .values()
+            .filter_map(|e| match &e.cached {
+                index::Cached::Task(facts) => facts.rip_need.clone(),
+                _ => None,
+            })
+            .collect())
+    }
+}

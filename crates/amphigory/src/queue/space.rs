@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::layout::{Layout, TaskState};
 use super::validate::{Verdict, examine_path};
-use super::{Queue, QueueError, Task};
+use super::Task;
 
 /// What a rip of unknown size needs: a Blu-ray's main feature (SPEC §11.2).
 pub const DEFAULT_BLURAY_BYTES: u64 = 50_000_000_000;
@@ -74,21 +74,6 @@ impl VolumeSpace {
     /// Whether the queued rips fit in what is free after the running ones.
     pub fn fits(&self) -> bool {
         self.free_bytes.saturating_sub(self.held_bytes) >= self.queued_bytes
-    }
-}
-
-impl Queue {
-    /// The queued daemon rips, from the index (no file is read).
-    pub fn queued_rips(&self) -> Result<Vec<QueuedRip>, QueueError> {
-        let index = self.synced_index()?;
-        Ok(index
-            .entries
-            .values()
-            .filter_map(|e| match &e.cached {
-                super::index::Cached::Task(facts) => facts.rip_need.clone(),
-                _ => None,
-            })
-            .collect())
     }
 }
 
