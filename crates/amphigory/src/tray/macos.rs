@@ -29,7 +29,7 @@ use tray_icon::menu::{Menu, MenuEvent, MenuItem as MudaItem, PredefinedMenuItem}
 use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
 use super::icons::{self, Scale};
-use super::session::{MainSide, Platform, Waker, join};
+use super::platform::{MainSide, Platform, Waker, join};
 use super::{IconName, MenuItem, TrayAction, TrayMenu};
 
 /// `NSApp.run()` is running: wake-ups may be performed on the main run loop (blocks
