@@ -45,8 +45,15 @@ fn layer_table() -> BTreeMap<String, usize> {
         .iter()
         .position(|line| *line == "# Layers")
         .expect("lib.rs has a `# Layers` section");
-    let mut lines = doc.iter().skip(heading).skip_while(|line| **line != "```text");
-    assert_eq!(lines.next(), Some(&"```text"), "the layer table is a ```text block");
+    let mut lines = doc
+        .iter()
+        .skip(heading)
+        .skip_while(|line| **line != "```text");
+    assert_eq!(
+        lines.next(),
+        Some(&"```text"),
+        "the layer table is a ```text block"
+    );
     let mut table = BTreeMap::new();
     for line in lines.take_while(|line| **line != "```") {
         let (head, modules) = line.split_once(':').expect("`N name: modules`");
@@ -112,7 +119,9 @@ fn code_only(source: &str) -> String {
                 i += 1;
                 continue;
             }
-            let close: String = std::iter::once('"').chain("#".repeat(hashes).chars()).collect();
+            let close: String = std::iter::once('"')
+                .chain("#".repeat(hashes).chars())
+                .collect();
             let body_start = i + 2 + hashes;
             let rest: String = chars[body_start..].iter().collect();
             let end = rest.find(&close).map_or(chars.len(), |at| {
@@ -125,13 +134,19 @@ fn code_only(source: &str) -> String {
             i += 1;
             while i < chars.len() && chars[i] != '"' {
                 let step = if chars[i] == '\\' { 2 } else { 1 };
-                out.extend(chars[i..(i + step).min(chars.len())].iter().map(|c| blank(*c)));
+                out.extend(
+                    chars[i..(i + step).min(chars.len())]
+                        .iter()
+                        .map(|c| blank(*c)),
+                );
                 i += step;
             }
             out.push(' ');
             i += 1;
         } else if c == '\'' && next == Some('\\') {
-            let end = (i + 2..chars.len()).find(|j| chars[*j] == '\'').unwrap_or(i);
+            let end = (i + 2..chars.len())
+                .find(|j| chars[*j] == '\'')
+                .unwrap_or(i);
             out.extend(chars[i..=end].iter().map(|c| blank(*c)));
             i = end + 1;
         } else if c == '\'' && chars.get(i + 2) == Some(&'\'') {
@@ -146,7 +161,10 @@ fn code_only(source: &str) -> String {
 }
 
 fn ident_before(chars: &[char], i: usize) -> bool {
-    i > 0 && chars.get(i - 1).is_some_and(|c| c.is_alphanumeric() || *c == '_')
+    i > 0
+        && chars
+            .get(i - 1)
+            .is_some_and(|c| c.is_alphanumeric() || *c == '_')
 }
 
 fn is_ident(c: char) -> bool {
@@ -168,7 +186,11 @@ fn references(file: &str, code: &str) -> Vec<Reference> {
         };
         let line = code[..at].matches('\n').count() + 1;
         for target in names.into_iter().filter(|name| !name.is_empty()) {
-            found.push(Reference { file: file.to_owned(), line, target });
+            found.push(Reference {
+                file: file.to_owned(),
+                line,
+                target,
+            });
         }
     }
     found
@@ -204,11 +226,20 @@ fn all_references() -> (Vec<Reference>, BTreeSet<String>) {
     let mut modules = BTreeSet::new();
     let mut refs = Vec::new();
     for path in files {
-        let relative = path.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
+        let relative = path
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         if relative == "lib.rs" || relative == "main.rs" {
             continue;
         }
-        let top = relative.split('/').next().unwrap().trim_end_matches(".rs").to_owned();
+        let top = relative
+            .split('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".rs")
+            .to_owned();
         modules.insert(top);
         let code = code_only(&fs::read_to_string(&path).unwrap());
         refs.extend(references(&relative, &code));
@@ -217,7 +248,10 @@ fn all_references() -> (Vec<Reference>, BTreeSet<String>) {
 }
 
 fn top_of(file: &str) -> &str {
-    file.split('/').next().unwrap_or(file).trim_end_matches(".rs")
+    file.split('/')
+        .next()
+        .unwrap_or(file)
+        .trim_end_matches(".rs")
 }
 
 #[test]
@@ -226,8 +260,14 @@ fn every_module_has_a_layer() {
     let (_, modules) = all_references();
     let missing: Vec<_> = modules.iter().filter(|m| !table.contains_key(*m)).collect();
     let stale: Vec<_> = table.keys().filter(|m| !modules.contains(*m)).collect();
-    assert!(missing.is_empty(), "modules without a layer in lib.rs: {missing:?}");
-    assert!(stale.is_empty(), "layers name modules that do not exist: {stale:?}");
+    assert!(
+        missing.is_empty(),
+        "modules without a layer in lib.rs: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "layers name modules that do not exist: {stale:?}"
+    );
     assert_eq!(table.get("core"), Some(&0), "core is the bottom layer");
 }
 
@@ -255,10 +295,19 @@ fn imports_point_down() {
             reference.file, reference.line, reference.target
         ));
     }
-    let unused: Vec<_> =
-        ALLOWED_UPWARD.iter().filter(|entry| !used_allowances.contains(*entry)).collect();
-    assert!(violations.is_empty(), "imports from a higher layer:\n{}", violations.join("\n"));
-    assert!(unused.is_empty(), "allow-list entries no longer needed: {unused:?}");
+    let unused: Vec<_> = ALLOWED_UPWARD
+        .iter()
+        .filter(|entry| !used_allowances.contains(*entry))
+        .collect();
+    assert!(
+        violations.is_empty(),
+        "imports from a higher layer:\n{}",
+        violations.join("\n")
+    );
+    assert!(
+        unused.is_empty(),
+        "allow-list entries no longer needed: {unused:?}"
+    );
 }
 
 #[test]
@@ -270,7 +319,7 @@ fn no_cycles_within_a_layer() {
     for reference in &refs {
         let from = top_of(&reference.file);
         let to = reference.target.as_str();
-        if from != to && table.get(from).is_some() && table.get(from) == table.get(to) {
+        if from != to && table.contains_key(from) && table.get(from) == table.get(to) {
             edges
                 .entry(from)
                 .or_default()
@@ -288,7 +337,11 @@ fn no_cycles_within_a_layer() {
             cycles.push(steps.join(", "));
         }
     }
-    assert!(cycles.is_empty(), "cycles within a layer:\n{}", cycles.join("\n"));
+    assert!(
+        cycles.is_empty(),
+        "cycles within a layer:\n{}",
+        cycles.join("\n")
+    );
 }
 
 /// A path `start -> … -> start` through `edges`, if there is one.
@@ -320,8 +373,14 @@ fn the_reader_sees_through_comments_and_groups() {
         "use crate::{a::X, b, c::{d, e}};\n// crate::f\nlet s = \"crate::g\"; /* crate::h */\n\
          let c = '\"'; crate::i::j();\n",
     );
-    let names: Vec<_> = references("x.rs", &code).into_iter().map(|r| (r.target, r.line)).collect();
+    let names: Vec<_> = references("x.rs", &code)
+        .into_iter()
+        .map(|r| (r.target, r.line))
+        .collect();
     let expected = [("a", 1), ("b", 1), ("c", 1), ("i", 4)];
-    let expected: Vec<_> = expected.iter().map(|(n, l)| ((*n).to_owned(), *l)).collect();
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(n, l)| ((*n).to_owned(), *l))
+        .collect();
     assert_eq!(names, expected);
 }

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::config::{ConfigError, LoadRequest, Loaded, Settings};
 use super::ToExitCode;
+use crate::config::{ConfigError, LoadRequest, Loaded, Settings};
 use crate::daemon::{ApplyConfig, DaemonOptions, SimOptions};
 
 /// Options of `amphigory daemon` (SPEC §2).

@@ -304,10 +304,7 @@ async fn eject(session: &Session, asked: bool) -> Check {
         crate::record::probe::Source::Simulated(rig) => Ejector::new(SimEject::new(rig.clone())),
         crate::record::probe::Source::Platform => Ejector::platform(),
     };
-    match ejector
-        .eject(&disc.device, &disc.device)
-        .await
-    {
+    match ejector.eject(&disc.device, &disc.device).await {
         Ok(()) => Check::new("eject", "ok", format!("{} ejected", disc.device)),
         Err(e) => Check::new("eject", "failed", e.to_string()),
     }

@@ -54,7 +54,6 @@ pub enum ConfigError {
     NoStateDir,
 }
 
-
 /// What to load.
 #[derive(Debug, Clone)]
 pub struct LoadRequest {
@@ -354,4 +353,3 @@ pub fn default_daemon_id() -> String {
 pub fn default_state_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|home| Path::new(&home).join(".config").join("amphigory"))
 }
-

@@ -33,7 +33,6 @@ pub use configure::ApplyConfig;
 
 use descriptors::FdBudget;
 
-
 /// Detection reports waiting for the engine; a burst (many drives at start-up) fits.
 const DETECTION_QUEUE: usize = 64;
 
@@ -248,12 +247,7 @@ pub async fn start(
     let wake = Arc::new(Notify::new());
     let watcher = watch_queue(&queue, &wake, options.fs_event_loss);
     tracing::info!("task queue at {}", options.tasks_dir.display());
-    // The monitor knows how its drives eject; without one, real drives are assumed.
-    let ejector = Arc::new(
-        monitor
-            .as_ref()
-            .map_or_else(Ejector::platform, |monitor| monitor.ejector()),
-    );
+    let ejector = ejector_of(monitor.as_deref());
     let detection = start_detection(monitor, &status, &shutdown);
     // Both subscribe before the engine starts, so they miss none of its events.
     crate::awake::spawn(options.keep_awake, &status, &tasks, &shutdown);
@@ -312,6 +306,11 @@ fn watch_queue(queue: &Queue, wake: &Arc<Notify>, loss_percent: u8) -> Option<Qu
             );
         })
         .ok()
+}
+
+/// The monitor knows how its drives eject; without one, real drives are assumed.
+fn ejector_of(monitor: Option<&dyn DriveMonitor>) -> Arc<Ejector> {
+    Arc::new(monitor.map_or_else(Ejector::platform, DriveMonitor::ejector))
 }
 
 /// Starts disc detection; its reports go to the engine. A monitor that cannot start is a

@@ -38,9 +38,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::core::{DaemonEvent, EventBus, StatusHandle};
+use crate::drives::DiscEvent;
 use crate::drives::Ejector;
 use crate::drives::labels::Labels;
-use crate::drives::DiscEvent;
 use crate::history::History;
 use crate::makemkv::runner::{RunError, Runner};
 use crate::queue::{PendingResult, Queue};

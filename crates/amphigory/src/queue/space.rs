@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::Task;
 use super::layout::{Layout, TaskState};
 use super::validate::{Verdict, examine_path};
-use super::Task;
 
 /// What a rip of unknown size needs: a Blu-ray's main feature (SPEC §11.2).
 pub const DEFAULT_BLURAY_BYTES: u64 = 50_000_000_000;

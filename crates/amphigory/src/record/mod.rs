@@ -35,8 +35,8 @@ use std::path::Path;
 pub use scrub::scrub;
 
 pub use crate::sim::recording::{
-    EVENTS_FILE, FORMAT, INFO_FILE, RECORDING_FILE, RecordedDisc, RecordedDrive, Recording,
-    Replay, is_recording, load,
+    EVENTS_FILE, FORMAT, INFO_FILE, RECORDING_FILE, RecordedDisc, RecordedDrive, Recording, Replay,
+    is_recording, load,
 };
 
 /// Writes `files` (name, contents) and then `recording.json` (listing them) into `dir`,

@@ -109,10 +109,7 @@ mod tests {
             rips: 2,
         };
         let event = DaemonEvent::DiscNeeded { disc: disc.clone() };
-        assert_eq!(
-            event_message(&event),
-            Some(ServerMessage::DiscNeeded(disc))
-        );
+        assert_eq!(event_message(&event), Some(ServerMessage::DiscNeeded(disc)));
     }
 
     #[test]

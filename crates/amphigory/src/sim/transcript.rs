@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 
+use super::recording::RecordedDisc;
 use crate::fingerprint::{DiscFacts, MediumKind};
 use crate::makemkv::classify::duration_seconds;
 use crate::makemkv::robot::{RobotLine, parse_line};
-use super::recording::RecordedDisc;
 
 /// Names of the discs built into the binary.
 pub const BUILTIN_DISCS: [&str; 2] = ["demo-bluray", "demo-dvd"];

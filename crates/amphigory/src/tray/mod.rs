@@ -29,9 +29,9 @@
 //! off) is a macOS-only dependency, driven by a bare `NSApplication` loop (objc2) rather
 //! than tao or winit.
 
-mod clicks;
 #[cfg(any(target_os = "linux", target_os = "macos"))]
 pub mod app_icon;
+mod clicks;
 pub mod draw;
 pub mod icons;
 pub mod menu;

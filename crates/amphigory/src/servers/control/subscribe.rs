@@ -20,8 +20,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::conn::{Conn, Gone, Shared};
 use crate::core::{DaemonEvent, StatusHandle};
-use crate::servers::wire_messages;
 use crate::engine::results::now_rfc3339;
+use crate::servers::wire_messages;
 
 /// Events written before one flush when several are ready at once.
 const BATCH: usize = 64;

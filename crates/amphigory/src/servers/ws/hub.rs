@@ -166,7 +166,10 @@ impl Hub {
         if self.clients.is_empty() {
             return;
         }
-        if let Some(frame) = wire_messages::event_message(event).as_ref().and_then(encode) {
+        if let Some(frame) = wire_messages::event_message(event)
+            .as_ref()
+            .and_then(encode)
+        {
             self.broadcast(Some(&frame));
         }
     }
