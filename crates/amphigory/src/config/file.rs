@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-mod lines;
+mod yaml_lines;
 
-use lines::{key_lines, line_of_child, line_of_key, yaml_lines};
+use yaml_lines::{key_lines, line_of_child, line_of_key, yaml_lines};
 
 /// Everything `daemon.yaml` may say. Every key is optional.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -34,7 +34,8 @@
 //!   an `INVALID_TASK` reason.
 //! - `select`: [`Queue::next`], the selection walk, poison handling; `quarantine`:
 //!   queued files whose names are no task ids.
-//! - `claim`: [`Claim`], claim records, ownership sidecars, [`Queue::touch`].
+//! - `claim`: [`Claim`], claim records, ownership sidecars.
+//! - `lease`: renewing a claim's lease, [`Queue::touch`], and proving it is still ours.
 //! - `results`: [`Queue::finish`], [`Queue::requeue`], [`Queue::abandon`], atomic result
 //!   files.
 //! - `recovery`: [`Queue::recover`], attempts; `resume`: finished claims whose results
@@ -51,6 +52,7 @@ mod claim;
 mod enqueue;
 mod index;
 pub mod layout;
+mod lease;
 mod listed;
 mod listing;
 mod order;
@@ -59,7 +61,7 @@ mod pause;
 mod problems;
 mod quarantine;
 mod recovery;
-mod results;
+mod result_files;
 mod resume;
 mod select;
 pub mod space;
@@ -83,7 +85,7 @@ pub use listing::TaskEntry;
 pub use partial::rip_temp_dir;
 pub use problems::QueueProblems;
 pub use recovery::{OrphanChild, PendingResult, RecoveryReport};
-pub use results::failure_result;
+pub use result_files::failure_result;
 pub use select::Rejected;
 pub use space::{QueuedRip, VolumeSpace};
 pub use task::{RipSpec, Task, TaskInput, TaskKind};

@@ -396,7 +396,7 @@ mod tests {
             assert_eq!(parsed.devname.as_deref(), Some("sr0"));
             assert_eq!(parsed.get("ID_CDROM_MEDIA_BD"), Some("1"));
             assert_eq!(
-                crate::drives::linux::decide::medium_kind(&parsed),
+                crate::drives::linux::uevent_rules::medium_kind(&parsed),
                 Some(crate::fingerprint::MediumKind::Bluray)
             );
         }
