@@ -235,7 +235,7 @@ fn scan_check(session: &Session, no_scan: bool) -> Check {
                 ),
             )
         }
-        Some(Err(e)) => Check::new("scan", "failed", e.clone()),
+        Some(Err(e)) => Check::new("scan", "failed", e.to_string()),
         None if no_scan => Check::new("scan", "not checked", "--no-scan"),
         None if session.disc.is_none() => Check::new("scan", "not checked", "no disc"),
         None => Check::new("scan", "not checked", "no makemkvcon to scan with"),

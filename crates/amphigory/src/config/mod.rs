@@ -200,7 +200,8 @@ pub async fn load(request: &LoadRequest) -> Result<Loaded, ConfigError> {
                 CacheState::Used
             }
             Ok(None) => CacheState::Missing,
-            Err(reason) => {
+            Err(error) => {
+                let reason = error.to_string();
                 warnings.push(format!("cached webapp config ignored: {reason}"));
                 CacheState::Unusable { reason }
             }
