@@ -51,6 +51,7 @@
 mod claim;
 mod enqueue;
 mod index;
+mod invalid_task;
 pub mod layout;
 mod lease;
 mod listed;

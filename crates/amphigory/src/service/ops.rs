@@ -127,7 +127,7 @@ pub fn uninstall(manager: &dyn Manager) -> Result<Outcome, ServiceError> {
             manager
                 .unload_commands()
                 .iter()
-                .filter_map(|c| c.run().err()),
+                .filter_map(|c| c.run().err().map(|e| e.to_string())),
         );
     }
     let mut text = String::new();
@@ -143,7 +143,7 @@ pub fn uninstall(manager: &dyn Manager) -> Result<Outcome, ServiceError> {
         manager
             .after_remove_commands()
             .iter()
-            .filter_map(|c| c.run().err()),
+            .filter_map(|c| c.run().err().map(|e| e.to_string())),
     );
     if failures.is_empty() {
         let _ = write!(text, "The {name} service is stopped and gone.");
