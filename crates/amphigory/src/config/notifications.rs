@@ -14,8 +14,13 @@ pub enum NotificationLevel {
     Off,
 }
 
+/// A `--notifications` value that is not a level.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected all, errors or off, not {0:?}")]
+pub struct ParseLevelError(String);
+
 impl std::str::FromStr for NotificationLevel {
-    type Err = String;
+    type Err = ParseLevelError;
 
     /// `all`, `errors` or `off` (the `--notifications` flag).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -23,7 +28,7 @@ impl std::str::FromStr for NotificationLevel {
             "all" => Ok(Self::All),
             "errors" => Ok(Self::Errors),
             "off" => Ok(Self::Off),
-            other => Err(format!("expected all, errors or off, not {other:?}")),
+            other => Err(ParseLevelError(other.to_owned())),
         }
     }
 }

@@ -313,6 +313,7 @@ mod tests {
             "loud"
                 .parse::<Level>()
                 .unwrap_err()
+                .to_string()
                 .contains("all, errors or off")
         );
     }
