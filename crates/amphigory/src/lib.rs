@@ -8,8 +8,9 @@
 //! tool, `sim` stands in for it; the sources (`drives`, `queue`, `config`) feed the
 //! engine; the servers report what the engine does; `daemon` only wires them; the edges
 //! (`cli`, `tray`, `record`, `service`, `fuzz_api`) are ways in, and nothing below them
-//! names them. Modules of one layer must not import each other in a cycle. The table is
-//! read by `tests/layers.rs`, which fails on every import that points up:
+//! names them. Modules of one layer must not import each other in a cycle, nor may the
+//! helpers inside one module. The table is read by `tests/layers.rs`, which fails on
+//! every import that points up:
 //!
 //! ```text
 //! 0 base: units, fsio, fswatch, fingerprint, tls, history, core
