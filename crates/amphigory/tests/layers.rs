@@ -6,11 +6,13 @@
 )]
 //! Issue 15, "layers that only point down": every `crate::<module>` reference in `src/`
 //! points to the module's own layer or below, and the top-level modules of one layer form
-//! no cycle (nor do the helpers inside one module). The layer table is read from the `# Layers` block of `src/lib.rs`, so the
-//! documented map and this check cannot drift apart.
+//! no cycle (nor do the helpers inside one module). The layer table is read from the
+//! `# Layers` block of `src/lib.rs`, so the documented map and this check cannot drift
+//! apart.
 //!
-//! Only `crate::` paths are checked (in `use` lines and in code, grouped `use crate::{…}`
-//! included); comments, doc comments and string literals are skipped.
+//! Only paths are checked (`crate::…`, and `super::…` between helpers; in `use` lines
+//! and in code, grouped `use crate::{…}` included); comments, doc comments and string
+//! literals are skipped.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
