@@ -3,9 +3,10 @@
 //! change?) are pure functions tested on recorded captures on every platform.
 //!
 //! The drive registry that consumes these events (routing, proactive scans, labels) is
-//! the engine's (`engine::registry`); simulated drives report through [`simulated::SimMonitor`]. Each monitor also
-//! says how its drives eject ([`DriveMonitor::ejector`]), so the daemon never asks which
-//! kind of drive it has.
+//! the engine's (`engine::registry`); simulated drives report through
+//! [`simulated::SimMonitor`]. Each monitor also says how its drives eject
+//! ([`DriveMonitor::ejector`]), so the daemon never asks which kind of drive it has; the
+//! drive ids (SPEC §9.1) and their labels (`labels`) live here too.
 
 pub mod drutil;
 pub mod eject;
