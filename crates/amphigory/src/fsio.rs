@@ -14,6 +14,11 @@ use nix::fcntl::{AT_FDCWD, OFlag};
 use nix::sys::stat::{UtimensatFlags, utimensat};
 use nix::sys::time::TimeSpec;
 
+/// Name prefix of the runner's temp directories inside an output directory
+/// (`<prefix><pid>-…`). Here, below both, because the runner makes them and the queue's
+/// crash recovery removes a dead incarnation's: neither needs to know the other.
+pub const RUNNER_TEMP_DIR_PREFIX: &str = ".amphigory-rip-";
+
 /// Prefix of every temporary file the queue writes: hidden, so no reader takes it for a
 /// task or a result. The full prefix names the writer, `.amphigory.<host>.<pid>.` (see
 /// [`writer_prefix`]), so a restarted daemon can remove what a killed one left behind.

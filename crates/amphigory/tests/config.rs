@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use amphigory::cli::ToExitCode;
 use amphigory::config::file::FileError;
 use amphigory::config::webapp::FETCH_TIMEOUT;
 use amphigory::config::{

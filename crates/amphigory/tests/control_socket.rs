@@ -20,6 +20,7 @@ mod support;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
 
+use amphigory::cli::ToExitCode;
 use amphigory::daemon::{self, DaemonError};
 use amphigory::servers::control::BindError;
 use harness::*;

@@ -19,11 +19,11 @@ mod support;
 mod captures {
     use super::support;
 
-    use amphigory::drives::linux::decide::{
-        self, CDS_DISC_OK, CDS_DRIVE_NOT_READY, CDS_NO_DISC, CDS_TRAY_OPEN, DriveTracker, Presence,
-        Transition,
-    };
     use amphigory::drives::linux::uevent::{self, Action, Source, Uevent};
+    use amphigory::drives::linux::uevent_rules::{
+        self as decide, CDS_DISC_OK, CDS_DRIVE_NOT_READY, CDS_NO_DISC, CDS_TRAY_OPEN, DriveTracker,
+        Presence, Transition,
+    };
     use amphigory::fingerprint::MediumKind;
 
     fn read(name: &str) -> Option<String> {

@@ -11,7 +11,7 @@
 mod support;
 
 use amphigory::drives::drutil::{self, DrutilStatus, Plist};
-use amphigory::drives::macos::decide::{self, DiskDescription};
+use amphigory::drives::macos::disk_rules::{self as decide, DiskDescription};
 use amphigory::fingerprint::{DiscFacts, MediumKind, TocTrack};
 
 /// Every capture, so a new one cannot slip in untested.

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use amphigory::config::{self, CacheState, LoadRequest, Loaded, Settings, Source, WebappState};
 use amphigory::core::DaemonEvent;
-use amphigory::daemon::{DaemonHandle, DaemonOptions, SimOptions};
+use amphigory::daemon::{ApplyConfig, DaemonHandle, DaemonOptions, SimOptions};
 use amphigory::queue::{NewTask, RipSpec};
 use amphigory::servers::webapp_link::Backoff;
 use amphigory_wire::ws::DiscEventKind;

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use amphigory::config::{self, LoadRequest, Settings};
 use amphigory::core::DaemonEvent;
-use amphigory::daemon::{DaemonHandle, DaemonOptions, SimOptions};
+use amphigory::daemon::{ApplyConfig, DaemonHandle, DaemonOptions, SimOptions};
 use amphigory::queue::NewTask;
 use amphigory::servers::webapp_link::Backoff;
 use serde_json::{Map, Value, json};

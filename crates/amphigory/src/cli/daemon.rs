@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::ToExitCode;
 use crate::config::{ConfigError, LoadRequest, Loaded, Settings};
-use crate::daemon::{DaemonOptions, SimOptions};
+use crate::daemon::{ApplyConfig, DaemonOptions, SimOptions};
 
 /// Options of `amphigory daemon` (SPEC §2).
 #[derive(Debug, Clone, clap::Args)]

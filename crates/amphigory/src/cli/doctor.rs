@@ -265,7 +265,7 @@ async fn makemkvcon_checks(configured: Option<&Path>) -> Vec<Check> {
     match &discovery.found {
         Some(path) => checks.push(match makemkvcon::version(path, VERSION_TIMEOUT).await {
             Ok(version) => Check::ok("makemkvcon", format!("{} ({version})", path.display())),
-            Err(e) => Check::problem("makemkvcon", e, "reinstall MakeMKV, or point makemkvcon_path at a working makemkvcon"),
+            Err(e) => Check::problem("makemkvcon", e.to_string(), "reinstall MakeMKV, or point makemkvcon_path at a working makemkvcon"),
         }),
         None => checks.push(Check::problem(
             "makemkvcon",

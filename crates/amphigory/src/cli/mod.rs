@@ -8,6 +8,7 @@ mod daemon;
 mod demo;
 mod doctor;
 mod enqueue;
+mod exit;
 mod generate;
 mod history;
 mod logging;
@@ -29,9 +30,8 @@ pub const EXIT_USAGE: u8 = 2;
 /// Exit code when another daemon owns the socket or lock.
 pub const EXIT_ALREADY_RUNNING: u8 = 3;
 
-/// The hidden first argument that turns this binary into the simulated `makemkvcon`.
-/// Everything after it is exactly what `makemkvcon` itself would receive.
-pub const SIM_MAKEMKVCON_ARG: &str = "__sim-makemkvcon";
+pub use crate::sim::SIM_MAKEMKVCON_ARG;
+pub use exit::ToExitCode;
 
 /// Amphigory host daemon: rips optical discs with MakeMKV for the Amphigory webapp.
 #[derive(Debug, Parser)]

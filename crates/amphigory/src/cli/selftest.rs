@@ -12,6 +12,8 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use super::record::ProbeArgs;
+use crate::drives::Ejector;
+use crate::drives::simulated::SimEject;
 use crate::record::session::{Makemkvcon, Session};
 
 /// Options of `amphigory selftest`.
@@ -233,7 +235,7 @@ fn scan_check(session: &Session, no_scan: bool) -> Check {
                 ),
             )
         }
-        Some(Err(e)) => Check::new("scan", "failed", e.clone()),
+        Some(Err(e)) => Check::new("scan", "failed", e.to_string()),
         None if no_scan => Check::new("scan", "not checked", "--no-scan"),
         None if session.disc.is_none() => Check::new("scan", "not checked", "no disc"),
         None => Check::new("scan", "not checked", "no makemkvcon to scan with"),
@@ -298,14 +300,11 @@ async fn eject(session: &Session, asked: bool) -> Check {
     let Some(disc) = session.disc.as_ref().filter(|_| asked) else {
         return Check::new("eject", "not checked", "not asked (--eject)");
     };
-    let rig = match &session.source {
-        crate::record::probe::Source::Simulated(rig) => Some(rig.clone()),
-        crate::record::probe::Source::Platform => None,
+    let ejector = match &session.source {
+        crate::record::probe::Source::Simulated(rig) => Ejector::new(SimEject::new(rig.clone())),
+        crate::record::probe::Source::Platform => Ejector::platform(),
     };
-    match crate::daemon::eject::Ejector::new(rig)
-        .eject(&disc.device, &disc.device)
-        .await
-    {
+    match ejector.eject(&disc.device, &disc.device).await {
         Ok(()) => Check::new("eject", "ok", format!("{} ejected", disc.device)),
         Err(e) => Check::new("eject", "failed", e.to_string()),
     }

@@ -94,12 +94,12 @@ fn dry_run(manager: &dyn Manager, spec: &ServiceSpec) -> Result<ExitCode, Servic
 }
 
 fn print(outcome: &service::Outcome) -> ExitCode {
-    if outcome.exit_code == 0 {
+    if outcome.finished {
         println!("{}", outcome.text.trim_end());
     } else {
         eprintln!("{}", outcome.text.trim_end());
     }
-    ExitCode::from(outcome.exit_code)
+    ExitCode::from(super::ToExitCode::exit_code(outcome))
 }
 
 /// The binary the service starts: this one, by the stable path it was called by.

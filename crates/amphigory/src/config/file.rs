@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-mod lines;
+mod yaml_lines;
 
-use lines::{key_lines, line_of_child, line_of_key, yaml_lines};
+use yaml_lines::{key_lines, line_of_child, line_of_key, yaml_lines};
 
 /// Everything `daemon.yaml` may say. Every key is optional.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -71,7 +71,7 @@ pub struct LocalConfig {
     /// Checked by [`parse`]: an unknown hook name is an error with its line.
     pub hooks: Option<BTreeMap<String, Vec<String>>>,
     /// What to notify the user of: `all` (default), `errors`, `off` (SPEC §11.1).
-    pub notifications: Option<crate::notify::Level>,
+    pub notifications: Option<super::NotificationLevel>,
 }
 
 /// Every top-level key [`LocalConfig`] reads (aliases included).
@@ -390,7 +390,7 @@ mod tests {
 
     #[test]
     fn notifications_take_all_errors_or_off() {
-        use crate::notify::Level;
+        use crate::config::NotificationLevel as Level;
         let read = |text: &str| parse(Path::new("d.yaml"), text).map(|p| p.config.notifications);
         assert_eq!(
             read("notifications: errors\n").unwrap(),

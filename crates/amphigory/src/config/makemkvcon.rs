@@ -132,9 +132,40 @@ pub fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// Why makemkvcon's version could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum VersionError {
+    /// It could not be started.
+    #[error("cannot run {}: {source}", program.display())]
+    Spawn {
+        /// The program.
+        program: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Its output could not be read.
+    #[error("no stdout")]
+    NoStdout,
+    /// It ended without the `MSG:1005` banner.
+    #[error("{} printed no version banner", program.display())]
+    NoBanner {
+        /// The program.
+        program: PathBuf,
+    },
+    /// It said nothing in time.
+    #[error("{} did not answer within {timeout:?}", program.display())]
+    Timeout {
+        /// The program.
+        program: PathBuf,
+        /// How long it had.
+        timeout: Duration,
+    },
+}
+
 /// The version `program` announces (`MakeMKV v1.18.1 linux(x64-release)`), read from its
 /// `MSG:1005` banner within `timeout`; the process is killed as soon as it is read.
-pub async fn version(program: &Path, timeout: Duration) -> Result<String, String> {
+pub async fn version(program: &Path, timeout: Duration) -> Result<String, VersionError> {
     let mut child = tokio::process::Command::new(program)
         .args(["-r", "--cache=1", "info", "disc:9999"])
         .stdin(Stdio::null())
@@ -142,8 +173,11 @@ pub async fn version(program: &Path, timeout: Duration) -> Result<String, String
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
+        .map_err(|source| VersionError::Spawn {
+            program: program.to_owned(),
+            source,
+        })?;
+    let stdout = child.stdout.take().ok_or(VersionError::NoStdout)?;
     let reading = async {
         let mut lines = BufReader::new(stdout).lines();
         while let Ok(Some(line)) = lines.next_line().await {
@@ -157,15 +191,17 @@ pub async fn version(program: &Path, timeout: Duration) -> Result<String, String
                 }
             }
         }
-        Err(format!("{} printed no version banner", program.display()))
+        Err(VersionError::NoBanner {
+            program: program.to_owned(),
+        })
     };
     let outcome = tokio::time::timeout(timeout, reading)
         .await
         .unwrap_or_else(|_| {
-            Err(format!(
-                "{} did not answer within {timeout:?}",
-                program.display()
-            ))
+            Err(VersionError::Timeout {
+                program: program.to_owned(),
+                timeout,
+            })
         });
     let _ = child.start_kill();
     let _ = child.wait().await;

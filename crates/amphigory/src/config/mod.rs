@@ -18,6 +18,7 @@ pub mod file;
 pub mod hooks;
 pub mod http;
 pub mod makemkvcon;
+pub mod notifications;
 pub mod refresh;
 pub mod resolve;
 pub mod webapp;
@@ -27,16 +28,15 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use notifications::NotificationLevel;
 pub use refresh::ConfigRefresher;
 pub use resolve::{EffectiveConfig, Layers, NEEDS_CONFIG, Settings, Source, Sourced};
 
 use crate::core::{Problem, ProblemKind};
-use crate::daemon::DaemonOptions;
-use crate::servers::webapp_link::LinkOptions;
 use file::LocalConfig;
 use http::HttpUrl;
 
-/// Why the configuration cannot be used (exit code 2).
+/// Why the configuration cannot be used (`cli` exits with 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// `daemon.yaml` is unreadable, malformed or has a bad value.
@@ -53,13 +53,6 @@ pub enum ConfigError {
     /// No state directory can be chosen.
     #[error("no --state-dir given and no home directory to put ~/.config/amphigory in")]
     NoStateDir,
-}
-
-impl ConfigError {
-    /// SPEC §2: configuration errors exit with 2.
-    pub fn exit_code(&self) -> u8 {
-        crate::cli::EXIT_USAGE
-    }
 }
 
 /// What to load.
@@ -172,7 +165,7 @@ pub async fn load(request: &LoadRequest) -> Result<Loaded, ConfigError> {
         .state_dir
         .clone()
         .or_else(|| local.state_dir.clone())
-        .or_else(crate::daemon::default_state_dir)
+        .or_else(default_state_dir)
         .ok_or(ConfigError::NoStateDir)?;
     let no_webapp = request.no_webapp || local.no_webapp == Some(true);
     let mut layers = Layers {
@@ -208,7 +201,8 @@ pub async fn load(request: &LoadRequest) -> Result<Loaded, ConfigError> {
                 CacheState::Used
             }
             Ok(None) => CacheState::Missing,
-            Err(reason) => {
+            Err(error) => {
+                let reason = error.to_string();
                 warnings.push(format!("cached webapp config ignored: {reason}"));
                 CacheState::Unusable { reason }
             }
@@ -261,7 +255,7 @@ async fn fetch_into(
 
 /// `~/.config/amphigory/daemon.yaml`, when there is a home directory.
 pub fn default_config_path() -> Option<PathBuf> {
-    crate::daemon::default_state_dir().map(|dir| dir.join("daemon.yaml"))
+    default_state_dir().map(|dir| dir.join("daemon.yaml"))
 }
 
 /// The [`Source::Env`] layer from `lookup` (`std::env::var` in the daemon; a map in tests).
@@ -347,45 +341,20 @@ impl Loaded {
             .map(|text| Problem::new(ProblemKind::NeedsConfig, text.clone()))
             .collect()
     }
+}
 
-    /// Fills the daemon's options from the configuration: id, WebSocket port and heartbeat,
-    /// makemkvcon (discovered; not needed with simulated drives), the webapp's origin,
-    /// the link (unless `--no-webapp`) and the initial problems.
-    pub fn apply(&self, options: &mut DaemonOptions) {
-        let e = &self.effective;
-        options.daemon_id = e.daemon_id.value.clone();
-        options.ws_port = Some(e.websocket_port.value);
-        options.heartbeat_interval = Duration::from_secs(e.heartbeat_interval.value);
-        options.webapp_url = e.webapp_url.value.clone();
-        options.engine.ripped_directory = e.ripped_directory.value.clone();
-        options.config_problems = self.problems();
-        if options.simulate.is_none() {
-            let discovery = makemkvcon::discover(e.makemkvcon_path.value.as_deref());
-            if let Some(loud) = &discovery.configured_missing {
-                tracing::error!("{loud}");
-            }
-            if let Some(problem) = discovery.problem() {
-                tracing::error!("{problem}");
-                options
-                    .problems
-                    .push(Problem::new(ProblemKind::NoMakemkvcon, problem));
-            }
-            options.makemkvcon = discovery.found;
-        }
-        options.webapp_link = self.link_options(options.makemkvcon.as_deref());
-    }
+/// `$USER@shorthostname`.
+pub fn default_daemon_id() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "amphigory".to_owned());
+    let host = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "localhost".to_owned());
+    let short = host.split('.').next().unwrap_or(&host).to_owned();
+    format!("{user}@{short}")
+}
 
-    /// The webapp link's options: `None` without a `webapp_url` or with `--no-webapp`.
-    pub fn link_options(&self, makemkvcon: Option<&Path>) -> Option<LinkOptions> {
-        if self.no_webapp {
-            return None;
-        }
-        let url = HttpUrl::parse(self.effective.webapp_url.value.as_deref()?).ok()?;
-        let mut link = LinkOptions::new(url);
-        link.webapp_basedir = self.effective.webapp_basedir.value.clone();
-        link.makemkvcon_path = makemkvcon.map(Path::to_owned);
-        link.heartbeat_interval = Duration::from_secs(self.effective.heartbeat_interval.value);
-        link.refresher = ConfigRefresher::new(self);
-        Some(link)
-    }
+/// `~/.config/amphigory`, when there is a home directory.
+pub fn default_state_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|home| Path::new(&home).join(".config").join("amphigory"))
 }

@@ -204,11 +204,7 @@ pub fn resolve(layers: &Layers, state_dir: &Path) -> EffectiveConfig {
         .unwrap_or_default();
     EffectiveConfig {
         webapp_url: optional(&chain, |s| s.webapp_url.clone()),
-        daemon_id: or_default(
-            &chain,
-            |s| s.daemon_id.clone(),
-            crate::daemon::default_daemon_id,
-        ),
+        daemon_id: or_default(&chain, |s| s.daemon_id.clone(), super::default_daemon_id),
         makemkvcon_path: optional(&chain, |s| s.makemkvcon_path.clone()),
         websocket_port: or_default(&chain, |s| s.websocket_port, || DEFAULT_WEBSOCKET_PORT),
         heartbeat_interval: or_default(&chain, |s| s.heartbeat_interval, || DEFAULT_HEARTBEAT_SECS),

@@ -63,17 +63,54 @@ fn positive_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::E
     Ok(Some(secs.ceil() as u64))
 }
 
+/// Why a `/config.json` body (or the cache) is not a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum WebappJsonError {
+    /// Not JSON at all.
+    #[error("not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    /// JSON, but not an object.
+    #[error("not a JSON object")]
+    NotObject,
+    /// An object with a known key of the wrong type: `key: error`.
+    #[error("unusable: {0}")]
+    Unusable(String),
+}
+
+/// Why the cached configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// It could not be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The cache file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// It is not a configuration.
+    #[error("{}: {source}", path.display())]
+    Invalid {
+        /// The cache file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: WebappJsonError,
+    },
+}
+
 impl WebappConfig {
     /// Parses a `/config.json` body (or the cache).
-    pub fn from_json(bytes: &[u8]) -> Result<(Self, Value), String> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    pub fn from_json(bytes: &[u8]) -> Result<(Self, Value), WebappJsonError> {
+        let value: Value = serde_json::from_slice(bytes).map_err(WebappJsonError::NotJson)?;
         if !value.is_object() {
-            return Err("not a JSON object".to_owned());
+            return Err(WebappJsonError::NotObject);
         }
         let config = Self::deserialize(&value).map_err(|e| {
             // serde names no field through `flatten`: find the culprit ourselves.
             let culprit = value.as_object().and_then(culprit);
-            format!("unusable: {}", culprit.unwrap_or_else(|| e.to_string()))
+            WebappJsonError::Unusable(culprit.unwrap_or_else(|| e.to_string()))
         })?;
         Ok((config, value))
     }
@@ -116,7 +153,7 @@ pub enum FetchError {
     Status(u16),
     /// A body that is not a usable configuration.
     #[error("config.json is {0}")]
-    Invalid(String),
+    Invalid(#[from] WebappJsonError),
 }
 
 /// `GET {url}/config.json` within `timeout`: the parsed configuration and the raw JSON
@@ -136,14 +173,15 @@ pub fn cache_path(state_dir: &Path) -> PathBuf {
 
 /// The cached configuration: `Ok(None)` when there is none, `Err` (say why) when it is
 /// there but unusable.
-pub fn read_cache(state_dir: &Path) -> Result<Option<WebappConfig>, String> {
+pub fn read_cache(state_dir: &Path) -> Result<Option<WebappConfig>, CacheError> {
     let path = cache_path(state_dir);
     match std::fs::read(&path) {
-        Ok(bytes) => WebappConfig::from_json(&bytes)
-            .map(|(config, _)| Some(config))
-            .map_err(|e| format!("{}: {e}", path.display())),
+        Ok(bytes) => match WebappConfig::from_json(&bytes) {
+            Ok((config, _)) => Ok(Some(config)),
+            Err(source) => Err(CacheError::Invalid { path, source }),
+        },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Err(source) => Err(CacheError::Read { path, source }),
     }
 }
 
@@ -182,6 +220,7 @@ mod tests {
         assert!(
             WebappConfig::from_json(b"<html>")
                 .unwrap_err()
+                .to_string()
                 .starts_with("not JSON")
         );
         assert!(WebappConfig::from_json(b"[1]").is_err());

@@ -7,9 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use amphigory_wire::TaskError;
 use amphigory_wire::task::TaskType;
-use amphigory_wire::ws::{
-    DaemonEventKind, DiscEventKind, NeededDisc, Progress, ServerMessage, TaskStatusKind,
-};
+use amphigory_wire::ws::{DiscEventKind, NeededDisc, Progress};
 use tokio::sync::broadcast;
 
 /// Capacity of the broadcast channel; a receiver further behind than this lags.
@@ -161,55 +159,6 @@ impl DaemonEvent {
             _ => None,
         }
     }
-
-    /// The seed-protocol message (SPEC §7.1) for this event, if it has one.
-    pub fn to_server_message(&self) -> Option<ServerMessage> {
-        Some(match self {
-            Self::TaskStarted { task_id, .. } => status(task_id, TaskStatusKind::Started),
-            Self::TaskFinished { task_id, error, .. } => {
-                let kind = if error.is_some() {
-                    TaskStatusKind::Failed
-                } else {
-                    TaskStatusKind::Completed
-                };
-                status(task_id, kind)
-            }
-            Self::TaskProgress { .. } => ServerMessage::Progress(self.progress()?),
-            Self::Paused => daemon(DaemonEventKind::Paused, None),
-            Self::Resumed => daemon(DaemonEventKind::Resumed, None),
-            Self::Error { reason } => daemon(DaemonEventKind::Error, Some(reason.clone())),
-            Self::ClaimLost { task_id, reason } => daemon(
-                DaemonEventKind::Error,
-                Some(format!("claim lost: task {task_id}: {reason}")),
-            ),
-            Self::Disc {
-                event,
-                drive_id,
-                device,
-                volume_name,
-                fingerprint,
-            } => ServerMessage::Disc {
-                event: *event,
-                device: device.clone(),
-                volume_name: volume_name.clone(),
-                fingerprint: fingerprint.clone(),
-                drive_id: drive_id.clone(),
-            },
-            Self::DiscNeeded { disc } => ServerMessage::DiscNeeded(disc.clone()),
-            Self::TaskRequeued { .. } | Self::QueueChanged { .. } => return None,
-        })
-    }
-}
-
-fn status(task_id: &str, status: TaskStatusKind) -> ServerMessage {
-    ServerMessage::Status {
-        task_id: task_id.to_owned(),
-        status,
-    }
-}
-
-fn daemon(event: DaemonEventKind, reason: Option<String>) -> ServerMessage {
-    ServerMessage::Daemon { event, reason }
 }
 
 /// A cheap, cloneable handle to the bus.
@@ -331,48 +280,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn disc_needed_is_sent_as_it_is() {
-        let disc = NeededDisc {
-            fingerprint: "br-1".into(),
-            volume_name: None,
-            waiting: 2,
-            rips: 2,
-        };
-        let event = DaemonEvent::DiscNeeded { disc: disc.clone() };
-        assert_eq!(
-            event.to_server_message(),
-            Some(ServerMessage::DiscNeeded(disc))
-        );
-    }
-
-    #[test]
-    fn finished_maps_to_status_by_error() {
-        let ok = DaemonEvent::TaskFinished {
-            task_id: "a".into(),
-            task_type: TaskType::Rip,
-            error: None,
-            facts: FinishedFacts::default(),
-        };
-        assert_eq!(
-            ok.to_server_message(),
-            Some(status("a", TaskStatusKind::Completed))
-        );
-        let failed = DaemonEvent::TaskFinished {
-            task_id: "a".into(),
-            task_type: TaskType::Rip,
-            error: Some(TaskError::new(
-                amphigory_wire::ErrorCode::DiscEjected,
-                "x",
-                None,
-            )),
-            facts: FinishedFacts::default(),
-        };
-        assert_eq!(
-            failed.to_server_message(),
-            Some(status("a", TaskStatusKind::Failed))
-        );
     }
 }

@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use amphigory_wire::drive::{DriveState, DriveStatus};
+use amphigory_wire::drive::DriveStatus;
 use amphigory_wire::task::TaskType;
-use amphigory_wire::ws::{NeededDisc, ServerMessage, SyncDisc, SyncTask};
+use amphigory_wire::ws::NeededDisc;
 use serde::Serialize;
 
 use super::problem::{Problem, ProblemKind};
@@ -83,41 +83,6 @@ impl StatusSnapshot {
     pub fn current(&self) -> Option<&DriveStatus> {
         let id = self.current_drive.as_deref()?;
         self.drives.iter().find(|d| d.drive_id == id)
-    }
-
-    /// The `sync` message of SPEC §7.1.
-    pub fn to_sync(&self, timestamp: String) -> ServerMessage {
-        let disc_drive = self
-            .current()
-            .filter(|d| d.state != DriveState::Empty)
-            .or_else(|| self.drives.iter().find(|d| d.state != DriveState::Empty));
-        ServerMessage::Sync {
-            timestamp,
-            disc: SyncDisc {
-                inserted: disc_drive.is_some(),
-                device: disc_drive.map(|d| d.device.clone()),
-                volume_name: disc_drive.and_then(|d| d.disc_volume.clone()),
-            },
-            current_task: self.running.first().map(|t| SyncTask {
-                id: t.task_id.clone(),
-                percent: t.percent,
-                eta_seconds: t.eta_seconds,
-            }),
-            paused: self.paused,
-            queue_depth: self.queue_depth,
-            drives: self.drives.clone(),
-            discs_needed: self.discs_needed.clone(),
-        }
-    }
-
-    /// The `heartbeat` message of SPEC §7.1.
-    pub fn to_heartbeat(&self, timestamp: String) -> ServerMessage {
-        ServerMessage::Heartbeat {
-            timestamp,
-            queue_depth: self.queue_depth,
-            current_task: self.running.first().map(|t| t.task_id.clone()),
-            paused: self.paused,
-        }
     }
 
     /// The drive with this id or device (`/dev/sr0` or `sr0`).

@@ -4,144 +4,38 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::core::{EventBus, Problem, ProblemKind, StatusHandle, StatusSnapshot};
-use crate::drives::sim::SimMonitor;
-use crate::drives::{DiscEvent, DriveMonitor};
-use crate::engine::{Engine, EngineHandle, EngineOptions, EngineParts};
+use crate::drives::labels::Labels;
+use crate::drives::simulated::SimMonitor;
+use crate::drives::{DiscEvent, DriveMonitor, Ejector};
+use crate::engine::{Engine, EngineHandle, EngineParts};
 use crate::history::History;
 use crate::makemkv::runner::{MakemkvconCommand, Runner, RunnerConfig, SpaceLedger};
 use crate::queue::{Queue, QueueWatcher, RecoveryReport};
 use crate::servers::control::{self, ControlConfig, ControlContext, ControlListener};
 use crate::servers::ws::{self, WsContext, WsServerConfig};
-use crate::sim::{Fault, SimRig};
+use crate::sim::SimRig;
 
+mod configure;
 mod descriptors;
-pub mod eject;
-pub mod labels;
+mod options;
 mod orphans;
+
+pub use crate::config::{default_daemon_id, default_state_dir};
+// Where tests and older callers found it; drive ids are the drives' business now.
+pub use crate::drives::drive_id;
+pub use configure::ApplyConfig;
+pub use options::{DaemonOptions, SimOptions};
 
 use descriptors::FdBudget;
 
-use eject::Ejector;
-use labels::Labels;
-
 /// Detection reports waiting for the engine; a burst (many drives at start-up) fits.
 const DETECTION_QUEUE: usize = 64;
-
-/// Simulated drives (`--simulate`).
-#[derive(Debug, Clone)]
-pub struct SimOptions {
-    /// One drive per disc: built-in names or transcript paths.
-    pub discs: Vec<String>,
-    /// Read rate, MB/s.
-    pub rate_mbps: f64,
-    /// Fault to inject once.
-    pub fault: Option<Fault>,
-}
-
-/// Everything the daemon needs to start.
-#[derive(Debug, Clone)]
-pub struct DaemonOptions {
-    /// The shared queue directory.
-    pub tasks_dir: PathBuf,
-    /// The daemon's private state directory.
-    pub state_dir: PathBuf,
-    /// `$USER@shorthostname` unless configured.
-    pub daemon_id: String,
-    /// Simulated drives instead of real ones.
-    pub simulate: Option<SimOptions>,
-    /// makemkvcon to use with real drives.
-    pub makemkvcon: Option<PathBuf>,
-    /// Stall limit of a rip.
-    pub stall_timeout: Duration,
-    /// WebSocket server port (0 = any free port); `None` = no server (the demo).
-    pub ws_port: Option<u16>,
-    /// Heartbeat period of the WebSocket server.
-    pub heartbeat_interval: Duration,
-    /// Engine tunables.
-    pub engine: EngineOptions,
-    /// The webapp's URL: its pages may use the WebSocket server (`Origin`).
-    pub webapp_url: Option<String>,
-    /// The live link to the webapp (SPEC §7.2) and config refetches; `None` = none.
-    pub webapp_link: Option<crate::servers::webapp_link::LinkOptions>,
-    /// Problems known at start (makemkvcon missing): the status shows them.
-    pub problems: Vec<Problem>,
-    /// The configuration's problems at start (needs config): the status shows them
-    /// until a refetched configuration says otherwise.
-    pub config_problems: Vec<Problem>,
-    /// The executable that plays the simulated makemkvcon; `None` = this one. An
-    /// in-process daemon in an integration test names `CARGO_BIN_EXE_amphigory` here.
-    pub sim_executable: Option<PathBuf>,
-    /// Control socket path (SPEC §8); `None` = no control socket (the demo).
-    pub socket: Option<PathBuf>,
-    /// daemon.yaml's `drives:` labels (drive id or device name → label).
-    pub drive_labels: std::collections::BTreeMap<String, String>,
-    /// How long a claim stays live without renewal ([`crate::queue::LEASE`]); shortened
-    /// only by tests (the hidden `--lease-ms`, which also scales the engine's renewal
-    /// and expiry periods: see [`DaemonOptions::set_lease`]).
-    pub lease: Duration,
-    /// Check free space before rips with this margin even on simulated drives (whose
-    /// sparse files need none): tests of the free-space rules (hidden option).
-    pub sim_free_space_margin: Option<u64>,
-    /// Lose this share (%) of file-system events on purpose, as shared mounts do: tests
-    /// of the safety rescan (hidden option).
-    pub fs_event_loss: u8,
-    /// Keep the machine awake while a task runs (SPEC §11.1). Off unless asked for, as
-    /// `notifications`: the command line turns daemon.yaml's `keep_awake` (default true)
-    /// into this, while in-process daemons (the demo, tests) leave the system bus alone.
-    pub keep_awake: bool,
-    /// Commands run on events (daemon.yaml `hooks:`).
-    pub hooks: crate::hooks::HookOptions,
-    /// What to notify the user of (SPEC §11.1). Off unless asked for: the command line
-    /// turns daemon.yaml's `notifications:` (default `all`) into this, while in-process
-    /// daemons (the demo, tests) stay quiet on the desktop.
-    pub notifications: crate::notify::Level,
-}
-
-impl DaemonOptions {
-    /// Defaults for everything but the two directories.
-    pub fn new(tasks_dir: PathBuf, state_dir: PathBuf) -> Self {
-        Self {
-            tasks_dir,
-            state_dir,
-            daemon_id: default_daemon_id(),
-            simulate: None,
-            makemkvcon: None,
-            stall_timeout: Duration::from_secs(120),
-            ws_port: None,
-            heartbeat_interval: Duration::from_secs(10),
-            engine: EngineOptions::default(),
-            webapp_url: None,
-            webapp_link: None,
-            problems: Vec::new(),
-            config_problems: Vec::new(),
-            sim_executable: None,
-            socket: None,
-            drive_labels: std::collections::BTreeMap::new(),
-            lease: crate::queue::LEASE,
-            sim_free_space_margin: None,
-            fs_event_loss: 0,
-            keep_awake: false,
-            hooks: crate::hooks::HookOptions::default(),
-            notifications: crate::notify::Level::Off,
-        }
-    }
-
-    /// A lease of `lease` instead of five minutes, renewed every tenth of it and checked
-    /// for expiry (other daemons' claims) every fifth.
-    pub fn set_lease(&mut self, lease: Duration) {
-        let floor = Duration::from_millis(10);
-        self.lease = lease.max(floor);
-        self.engine.lease_interval = (self.lease / 10).max(floor);
-        self.engine.expired_lease_check = (self.lease / 5).max(floor);
-    }
-}
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -171,20 +65,6 @@ pub enum DaemonError {
     /// The control socket could not be taken (another daemon owns it: exit 3).
     #[error("control socket: {0}")]
     Control(#[from] control::BindError),
-}
-
-impl DaemonError {
-    /// Exit code per SPEC §2.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::Sim(_) => crate::cli::EXIT_USAGE,
-            Self::Queue { .. } | Self::StateDir { .. } | Self::Listen(_) => 1,
-            Self::Control(control::BindError::AlreadyRunning { .. }) => {
-                crate::cli::EXIT_ALREADY_RUNNING
-            }
-            Self::Control(_) => 1,
-        }
-    }
 }
 
 /// A running daemon.
@@ -248,8 +128,8 @@ pub async fn start(
     let wake = Arc::new(Notify::new());
     let watcher = watch_queue(&queue, &wake, options.fs_event_loss);
     tracing::info!("task queue at {}", options.tasks_dir.display());
+    let ejector = ejector_of(monitor.as_deref());
     let (detection, detection_problem) = start_detection(monitor, &shutdown);
-    let ejector = Arc::new(Ejector::new(sim.clone()));
     let space = runner.space().clone();
     let mut problems = options.problems.clone();
     problems.extend(detection_problem);
@@ -340,6 +220,11 @@ fn start_detection(
             (None, Some(Problem::new(ProblemKind::NoDetection, problem)))
         }
     }
+}
+
+/// Ejects the discs of the drives `monitor` reports (the platform's command without one).
+fn ejector_of(monitor: Option<&dyn DriveMonitor>) -> Arc<Ejector> {
+    Arc::new(monitor.map_or_else(Ejector::platform, DriveMonitor::ejector))
 }
 
 /// What the control socket serves besides the daemon handle.
@@ -503,30 +388,6 @@ fn initial_status(options: &DaemonOptions) -> StatusSnapshot {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         ..StatusSnapshot::default()
     }
-}
-
-/// `daemon_id + ":" + device name without /dev/` (SPEC §9.1).
-pub fn drive_id(daemon_id: &str, device: &str) -> String {
-    format!(
-        "{daemon_id}:{}",
-        device.strip_prefix("/dev/").unwrap_or(device)
-    )
-}
-
-/// `$USER@shorthostname`.
-pub fn default_daemon_id() -> String {
-    let user = std::env::var("USER").unwrap_or_else(|_| "amphigory".to_owned());
-    let host = nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "localhost".to_owned());
-    let short = host.split('.').next().unwrap_or(&host).to_owned();
-    format!("{user}@{short}")
-}
-
-/// `~/.config/amphigory`, when there is a home directory.
-pub fn default_state_dir() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(|home| Path::new(&home).join(".config").join("amphigory"))
 }
 
 /// Creates a directory only this user can enter.

@@ -29,7 +29,7 @@ fn is_makemkvcon(pid: u32) -> bool {
 }
 
 fn looks_like_makemkvcon(command_line: &str) -> bool {
-    command_line.contains("makemkvcon") || command_line.contains(crate::cli::SIM_MAKEMKVCON_ARG)
+    command_line.contains("makemkvcon") || command_line.contains(crate::sim::SIM_MAKEMKVCON_ARG)
 }
 
 #[cfg(target_os = "linux")]

@@ -3,18 +3,24 @@
 //! change?) are pure functions tested on recorded captures on every platform.
 //!
 //! The drive registry that consumes these events (routing, proactive scans, labels) is
-//! the engine's (`engine::registry`); simulated drives report through [`sim::SimMonitor`].
+//! the engine's (`engine::registry`); simulated drives report through
+//! [`simulated::SimMonitor`]. Each monitor also says how its drives eject
+//! ([`DriveMonitor::ejector`]), so the daemon never asks which kind of drive it has; the
+//! drive ids (SPEC §9.1) and their labels (`labels`) live here too.
 
 pub mod drutil;
+pub mod eject;
+pub mod labels;
 #[cfg(target_os = "linux")]
 pub mod linux;
 pub mod macos;
-pub mod sim;
+pub mod simulated;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::fingerprint::MediumKind;
+pub use crate::core::DiscInfo;
+pub use eject::{EjectError, Ejector};
 
 /// An optical drive the OS reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,19 +29,6 @@ pub struct DriveInfo {
     pub device: String,
     /// Vendor and model, when known.
     pub model: Option<String>,
-}
-
-/// A disc in a drive.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiscInfo {
-    /// Device path of the drive holding it.
-    pub device: String,
-    /// Volume name, when the OS knows it without reading the filesystem itself.
-    pub volume_name: Option<String>,
-    /// DVD, Blu-ray, UHD or CD, when known.
-    pub medium: Option<MediumKind>,
-    /// Fingerprint (SPEC §9.4), when the drive-level facts were available.
-    pub fingerprint: Option<String>,
 }
 
 /// What a monitor reports.
@@ -81,6 +74,20 @@ pub trait DriveMonitor: Send {
         events: mpsc::Sender<DiscEvent>,
         shutdown: CancellationToken,
     ) -> Result<(), DetectError>;
+
+    /// How this monitor's drives eject a disc: the platform's command, unless the monitor
+    /// knows better (simulated drives).
+    fn ejector(&self) -> Ejector {
+        Ejector::platform()
+    }
+}
+
+/// `daemon_id + ":" + device name without /dev/` (SPEC §9.1).
+pub fn drive_id(daemon_id: &str, device: &str) -> String {
+    format!(
+        "{daemon_id}:{}",
+        device.strip_prefix("/dev/").unwrap_or(device)
+    )
 }
 
 /// The platform's monitor: uevents on Linux, DiskArbitration on macOS; `None` elsewhere.

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use amphigory_wire::scan::ScanResult;
 use amphigory_wire::{ErrorCode, TaskError};
 
+use super::job::Job;
 use super::routing::Route;
 use super::state::{self, DiscScan, Running};
-use super::{Done, Engine, EngineContext, results, task_run};
+use super::task_run::{self, claim_lost};
+use super::{Done, Engine, results};
 use crate::core::DaemonEvent;
 use crate::queue::{Claim, QueueError, TaskKind};
 
@@ -41,7 +43,7 @@ impl Engine {
         let cached_scan = disc.and_then(|d| self.cached_scan(d, task.disc_fingerprint.as_deref()));
         let scans = matches!(task.kind, TaskKind::Scan) && cached_scan.is_none();
         let running = Running::task(task, &entry.slot.drive_id);
-        let job = task_run::Job {
+        let job = Job {
             drive: entry.slot.clone(),
             disc_fingerprint: disc.and_then(|d| d.fingerprint.clone()),
             disc_volume: disc.and_then(|d| d.volume_name.clone()),
@@ -131,17 +133,4 @@ impl Engine {
             Err(e) => self.pending.push(Arc::new(claim), result, &e),
         }
     }
-}
-
-/// A claim found lost (SPEC §4 "Claim lost"), after its run stopped: let go of it
-/// without writing anything, and say so.
-pub(crate) fn claim_lost(ctx: &EngineContext, claim: &Claim, reason: &str) {
-    if let Err(e) = ctx.queue.abandon(claim) {
-        tracing::warn!(task = %claim.id(), "cannot clean up after the lost claim: {e}");
-    }
-    tracing::error!(task = %claim.id(), "claim lost: {reason}; stopped, nothing written");
-    ctx.bus.publish(DaemonEvent::ClaimLost {
-        task_id: claim.id().to_owned(),
-        reason: reason.to_owned(),
-    });
 }

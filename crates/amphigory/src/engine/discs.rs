@@ -34,7 +34,7 @@ impl Engine {
 
     fn drive_added(&mut self, info: &DriveInfo) {
         let slot = DriveSlot {
-            drive_id: crate::daemon::drive_id(&self.daemon_id, &info.device),
+            drive_id: crate::drives::drive_id(&self.daemon_id, &info.device),
             device: info.device.clone(),
         };
         let label = self.labels.get(&slot.drive_id, &slot.device);

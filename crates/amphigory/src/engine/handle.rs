@@ -36,10 +36,10 @@ pub enum EngineError {
     Drive(#[from] DriveLookupError),
     /// The label was refused or could not be stored.
     #[error("{0}")]
-    Label(#[from] crate::daemon::labels::LabelError),
+    Label(#[from] crate::drives::labels::LabelError),
     /// The disc could not be ejected.
     #[error("{0}")]
-    Eject(#[from] crate::daemon::eject::EjectError),
+    Eject(#[from] crate::drives::EjectError),
     /// Writing the task failed on its blocking thread.
     #[error("the task could not be written: {0}")]
     Join(String),

@@ -23,6 +23,7 @@
 mod claims;
 mod discs;
 pub mod handle;
+mod job;
 mod needed;
 mod output;
 mod pending;
@@ -47,9 +48,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::core::{DaemonEvent, EventBus, Problem, StatusHandle};
-use crate::daemon::eject::Ejector;
-use crate::daemon::labels::Labels;
 use crate::drives::DiscEvent;
+use crate::drives::Ejector;
+use crate::drives::labels::Labels;
 use crate::history::History;
 use crate::makemkv::progress::ProgressUpdate;
 use crate::makemkv::runner::{RunError, Runner};

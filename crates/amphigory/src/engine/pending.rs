@@ -15,8 +15,7 @@ use amphigory_wire::result::TaskResult;
 use tokio::time::Instant;
 
 use super::EngineContext;
-use super::claims::claim_lost;
-use super::task_run::announce_finished;
+use super::task_run::{announce_finished, claim_lost};
 use crate::core::{Problem, ProblemKind};
 use crate::queue::{Claim, QueueError, TaskState};
 

@@ -6,8 +6,8 @@ use amphigory_wire::result::{ResultStatus, TaskResult};
 use amphigory_wire::scan::DiscType;
 
 use super::EngineContext;
+use super::job::Job;
 use super::results::{RunClock, now_rfc3339};
-use super::task_run::Job;
 use crate::history::HistoryEntry;
 use crate::queue::TaskKind;
 

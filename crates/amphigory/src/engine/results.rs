@@ -9,7 +9,7 @@ use amphigory_wire::result::{
 };
 use amphigory_wire::scan::{ScanResult, Track};
 use amphigory_wire::task::TaskType;
-use chrono::{DateTime, Local, SecondsFormat};
+use chrono::{DateTime, Local};
 
 /// When a run started, on the wall clock (for the file) and the monotonic one (for the
 /// duration, immune to clock changes).
@@ -42,15 +42,7 @@ impl RunClock {
     }
 }
 
-/// RFC 3339 with offset, seconds precision (`2025-12-27T14:30:52+01:00`).
-pub fn rfc3339(t: DateTime<Local>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, false)
-}
-
-/// Now, as [`rfc3339`].
-pub fn now_rfc3339() -> String {
-    rfc3339(Local::now())
-}
+pub use crate::units::{now_rfc3339, rfc3339};
 
 /// A successful scan: `result` is the scan result of SPEC §6.3.
 pub fn scan_success(task_id: &str, clock: &RunClock, scan: &ScanResult) -> TaskResult {

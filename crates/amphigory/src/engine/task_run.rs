@@ -2,36 +2,21 @@
 //! report progress to the engine, and turn the outcome into a result file (or a requeue)
 //! and the event announcing it, which the engine publishes once its state shows the end.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use amphigory_wire::result::{RipOutput, TaskResult};
 use amphigory_wire::scan::ScanResult;
 use amphigory_wire::task::TaskType;
 use amphigory_wire::{ErrorCode, TaskError};
-use tokio_util::sync::CancellationToken;
 
-use super::claims::claim_lost;
+use super::job::Job;
 use super::results::{self, RipFacts, RunClock};
-use super::{DriveSlot, EngineContext, StopReason};
+use super::{EngineContext, StopReason};
 use crate::core::{DaemonEvent, FinishedFacts};
 use crate::makemkv::progress::ProgressUpdate;
 use crate::makemkv::runner::{ChildEvent, RipRequest, RunError, Runner, Source};
 use crate::queue::{Claim, QueueError, Task, TaskKind};
 use crate::verify::Expected;
-
-/// A claimed task and the drive it runs on.
-pub(crate) struct Job {
-    pub(crate) claim: Arc<Claim>,
-    pub(crate) drive: DriveSlot,
-    /// Fingerprint of the disc in the drive, when detection read it.
-    pub(crate) disc_fingerprint: Option<String>,
-    /// Its volume name, when detection read it.
-    pub(crate) disc_volume: Option<String>,
-    /// A finished scan of this disc: a scan task is answered with it, no makemkvcon.
-    pub(crate) cached_scan: Option<Arc<ScanResult>>,
-    pub(crate) cancel: CancellationToken,
-    pub(crate) reason: Arc<OnceLock<StopReason>>,
-}
 
 /// What the engine learns from a finished run.
 #[derive(Debug, Default)]
@@ -369,4 +354,17 @@ fn failed(job: &Job, task_type: TaskType, clock: &RunClock, error: RunError) -> 
     };
     let result = results::failure(task_id, task_type, clock, task_error);
     Outcome::Finished(Box::new(result), None)
+}
+
+/// A claim found lost (SPEC §4 "Claim lost"), after its run stopped: let go of it
+/// without writing anything, and say so.
+pub(crate) fn claim_lost(ctx: &EngineContext, claim: &Claim, reason: &str) {
+    if let Err(e) = ctx.queue.abandon(claim) {
+        tracing::warn!(task = %claim.id(), "cannot clean up after the lost claim: {e}");
+    }
+    tracing::error!(task = %claim.id(), "claim lost: {reason}; stopped, nothing written");
+    ctx.bus.publish(DaemonEvent::ClaimLost {
+        task_id: claim.id().to_owned(),
+        reason: reason.to_owned(),
+    });
 }

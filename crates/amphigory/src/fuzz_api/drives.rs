@@ -36,13 +36,13 @@ pub fn uevent(data: &[u8]) -> Result<(), Violation> {
 /// What the Linux monitor asks of an event.
 #[cfg(target_os = "linux")]
 fn judge(event: &crate::drives::linux::uevent::Uevent) {
-    use crate::drives::linux::decide;
+    use crate::drives::linux::uevent_rules;
     let _ = (
-        decide::is_optical(event),
-        decide::is_media_change(event),
-        decide::presence_from_properties(event),
-        decide::medium_kind(event),
-        decide::volume_label(event),
+        uevent_rules::is_optical(event),
+        uevent_rules::is_media_change(event),
+        uevent_rules::presence_from_properties(event),
+        uevent_rules::medium_kind(event),
+        uevent_rules::volume_label(event),
     );
 }
 

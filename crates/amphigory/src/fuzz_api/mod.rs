@@ -26,7 +26,7 @@ mod drives;
 mod makemkv;
 mod queue;
 mod servers;
-mod sim;
+mod sim_files;
 mod verify;
 
 pub use config::{daemon_yaml, webapp_config};
@@ -36,7 +36,7 @@ pub use drives::{drutil_text, drutil_xml};
 pub use makemkv::{robot_lines, scan_transcript};
 pub use queue::{task_file, tasks_json};
 pub use servers::{control_lines, ws_message};
-pub use sim::sim_state;
+pub use sim_files::sim_state;
 pub use verify::matroska_header;
 
 /// A property of a decoder that an input broke.

@@ -103,7 +103,7 @@ impl Matcher {
         let base = |hook: HookEvent| HookPayload {
             event: hook.name(),
             daemon_id: now.daemon_id.clone(),
-            timestamp: crate::engine::results::now_rfc3339(),
+            timestamp: crate::units::now_rfc3339(),
             ..HookPayload::default()
         };
         let mut calls = Vec::new();

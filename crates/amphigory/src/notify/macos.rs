@@ -70,7 +70,7 @@ impl MacNotifier {
     }
 
     /// Hands `note` to the notification center; the receiver gets its verdict.
-    fn post(&mut self, note: &Notification) -> oneshot::Receiver<Result<(), String>> {
+    fn post(&mut self, note: &Notification) -> oneshot::Receiver<Result<(), NotifyError>> {
         self.ask_authorization();
         self.sent = self.sent.wrapping_add(1);
         let content = UNMutableNotificationContent::new();
@@ -86,7 +86,7 @@ impl MacNotifier {
             let verdict = if error.is_null() {
                 Ok(())
             } else {
-                Err(describe(error))
+                Err(NotifyError::Failed(describe(error)))
             };
             let sender = tx.lock().unwrap_or_else(PoisonError::into_inner).take();
             if let Some(sender) = sender {
@@ -108,7 +108,7 @@ impl Notifier for MacNotifier {
         let verdict = self.post(note);
         match verdict.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(NotifyError::Failed(e)),
+            Ok(Err(e)) => Err(e),
             Err(_) => Err(NotifyError::Failed(
                 "the notification center never answered".into(),
             )),

@@ -1,4 +1,4 @@
-//! Telling the user what happened (SPEC §11.1): [`decide`] owns *what* to say (pure),
+//! Telling the user what happened (SPEC §11.1): [`policy`] owns *what* to say (pure),
 //! with the "disc needed" timing rule in `needed`; one small backend per platform *says*
 //! it, behind the [`Notifier`] trait:
 //!
@@ -16,8 +16,8 @@
 //! warning (again only after it worked in between) and is never an error: the daemon
 //! rips on.
 
-pub mod decide;
 mod needed;
+pub mod policy;
 
 #[cfg(target_os = "linux")]
 mod linux;
@@ -37,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::core::EventBus;
-pub use decide::{Decider, Kind, Level, Notification};
+pub use policy::{Decider, Kind, Level, Notification};
 
 /// The application name every notification carries.
 pub const APP_NAME: &str = "Amphigory";

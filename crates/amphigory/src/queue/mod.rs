@@ -34,7 +34,8 @@
 //!   an `INVALID_TASK` reason.
 //! - `select`: [`Queue::next`], the selection walk, poison handling; `quarantine`:
 //!   queued files whose names are no task ids.
-//! - `claim`: [`Claim`], claim records, ownership sidecars, [`Queue::touch`].
+//! - `claim`: [`Claim`], claim records, ownership sidecars.
+//! - `lease`: renewing a claim's lease, [`Queue::touch`], and proving it is still ours.
 //! - `results`: [`Queue::finish`], [`Queue::requeue`], [`Queue::abandon`], atomic result
 //!   files.
 //! - `recovery`: [`Queue::recover`], attempts; `resume`: finished claims whose results
@@ -50,7 +51,9 @@
 mod claim;
 mod enqueue;
 mod index;
+mod invalid_task;
 pub mod layout;
+mod lease;
 mod listed;
 mod listing;
 mod order;
@@ -59,7 +62,7 @@ mod pause;
 mod problems;
 mod quarantine;
 mod recovery;
-mod results;
+mod result_files;
 mod resume;
 mod select;
 pub mod space;
@@ -83,7 +86,7 @@ pub use listing::TaskEntry;
 pub use partial::rip_temp_dir;
 pub use problems::QueueProblems;
 pub use recovery::{OrphanChild, PendingResult, RecoveryReport};
-pub use results::failure_result;
+pub use result_files::failure_result;
 pub use select::Rejected;
 pub use space::{QueuedRip, VolumeSpace};
 pub use task::{RipSpec, Task, TaskInput, TaskKind};
@@ -247,5 +250,21 @@ impl Queue {
     /// How many interrupted runs the state directory records for `id`.
     pub fn attempts(&self, id: &str) -> u32 {
         self.state.attempts(id)
+    }
+}
+
+// Here, not in `space`, so `space` stays a model the index uses and never reads it.
+impl Queue {
+    /// The queued daemon rips, from the index (no file is read).
+    pub fn queued_rips(&self) -> Result<Vec<QueuedRip>, QueueError> {
+        let index = self.synced_index()?;
+        Ok(index
+            .entries
+            .values()
+            .filter_map(|e| match &e.cached {
+                index::Cached::Task(facts) => facts.rip_need.clone(),
+                _ => None,
+            })
+            .collect())
     }
 }

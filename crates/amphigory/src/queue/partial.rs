@@ -13,7 +13,7 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::makemkv::runner::TEMP_DIR_PREFIX;
+use crate::fsio::RUNNER_TEMP_DIR_PREFIX as TEMP_DIR_PREFIX;
 
 /// Separates the task id from the claim's nonce; never part of a safe id.
 const NONCE_SEPARATOR: char = '+';

@@ -18,7 +18,7 @@ use amphigory_wire::{ErrorCode, TaskError};
 use serde_json::Value;
 
 use super::layout::{MAX_ID_LEN, TaskState};
-use super::results::failure_result;
+use super::result_files::failure_result;
 use super::select::Rejected;
 use super::{MAX_TASK_BYTES, Queue, QueueError};
 use crate::fsio;

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use super::Task;
 use super::layout::{Layout, TaskState};
 use super::validate::{Verdict, examine_path};
-use super::{Queue, QueueError, Task};
 
 /// What a rip of unknown size needs: a Blu-ray's main feature (SPEC §11.2).
 pub const DEFAULT_BLURAY_BYTES: u64 = 50_000_000_000;
@@ -54,21 +54,6 @@ impl QueuedRip {
 /// One output volume's space: the control socket's wire type, so `status` sends what
 /// this module adds up as it is.
 pub use amphigory_wire::control::VolumeSpace;
-
-impl Queue {
-    /// The queued daemon rips, from the index (no file is read).
-    pub fn queued_rips(&self) -> Result<Vec<QueuedRip>, QueueError> {
-        let index = self.synced_index()?;
-        Ok(index
-            .entries
-            .values()
-            .filter_map(|e| match &e.cached {
-                super::index::Cached::Task(facts) => facts.rip_need.clone(),
-                _ => None,
-            })
-            .collect())
-    }
-}
 
 /// The queued rips in the queue at `tasks_dir`, read from its files (for `doctor`,
 /// which runs without a daemon). Unreadable or foreign files are left out.

@@ -12,6 +12,7 @@ use amphigory_wire::task::{OutputInfo, TaskFile, TaskType, type_from_id};
 use serde_json::{Map, Value};
 
 use super::MAX_TASK_BYTES;
+use super::invalid_task::InvalidTask;
 use super::layout::is_safe_id;
 use super::task::{IdOwner, RipSpec, Task, TaskInput, TaskKind, owner_by_id};
 use crate::fsio::{self, ReadProblem};
@@ -93,7 +94,7 @@ pub(crate) fn examine(stem: &str, bytes: Result<&[u8], &str>) -> Verdict {
     };
     let declared = match declared_type(&value) {
         Ok(t) => t,
-        Err(msg) => return poison(msg, fallback_type, Some(value)),
+        Err(invalid) => return poison(invalid.to_string(), fallback_type, Some(value)),
     };
     match &suffix_type {
         None if !declared.is_daemon_owned() => return Verdict::NotOurs(declared),
@@ -109,35 +110,27 @@ pub(crate) fn examine(stem: &str, bytes: Result<&[u8], &str>) -> Verdict {
     }
     match build(stem, &declared, &value) {
         Ok(task) => Verdict::Valid(task),
-        Err(msg) => poison(msg, declared, Some(value)),
+        Err(invalid) => poison(invalid.to_string(), declared, Some(value)),
     }
 }
 
 /// The `type` of a JSON object.
-fn declared_type(value: &Value) -> Result<TaskType, String> {
+fn declared_type(value: &Value) -> Result<TaskType, InvalidTask> {
     let Some(obj) = value.as_object() else {
-        return Err(format!(
-            "task file holds {}, not a JSON object",
-            kind(value)
-        ));
+        return Err(InvalidTask::Holds(kind(value)));
     };
     match obj.get("type") {
-        None | Some(Value::Null) => Err("`type` is missing".to_owned()),
+        None | Some(Value::Null) => Err(InvalidTask::Missing("type")),
         Some(Value::String(s)) => Ok(TaskType::from_name(s)),
-        Some(other) => Err(format!("`type` must be a string, found {}", kind(other))),
+        Some(other) => Err(InvalidTask::wrong("type", "a string", kind(other))),
     }
 }
 
 /// Checks everything but ownership and builds the task.
-fn build(stem: &str, declared: &TaskType, value: &Value) -> Result<Task, String> {
-    let obj = value
-        .as_object()
-        .ok_or_else(|| "task file is not a JSON object".to_owned())?;
+fn build(stem: &str, declared: &TaskType, value: &Value) -> Result<Task, InvalidTask> {
+    let obj = value.as_object().ok_or(InvalidTask::NotAnObject)?;
     if !is_safe_id(stem) {
-        return Err(format!(
-            "file name {:?} is not a safe task id (only letters, digits, '.', '_' and '-', not starting with '.')",
-            format!("{stem}.json")
-        ));
+        return Err(InvalidTask::UnsafeName(format!("{stem}.json")));
     }
     check_id(stem, obj)?;
     let created_at = opt_string(obj, "created_at", "created_at")?;
@@ -147,7 +140,7 @@ fn build(stem: &str, declared: &TaskType, value: &Value) -> Result<Task, String>
     let kind = match declared {
         TaskType::Scan => TaskKind::Scan,
         TaskType::Rip => TaskKind::Rip(check_rip(value, obj)?),
-        other => return Err(format!("type {:?} is not a daemon task", other.as_str())),
+        other => return Err(InvalidTask::NotDaemonTask(other.as_str().to_owned())),
     };
     Ok(Task {
         id: stem.to_owned(),
@@ -160,64 +153,65 @@ fn build(stem: &str, declared: &TaskType, value: &Value) -> Result<Task, String>
     })
 }
 
-fn check_id(stem: &str, obj: &Map<String, Value>) -> Result<(), String> {
+fn check_id(stem: &str, obj: &Map<String, Value>) -> Result<(), InvalidTask> {
     match obj.get("id") {
-        None | Some(Value::Null) => Err("`id` is missing".to_owned()),
+        None | Some(Value::Null) => Err(InvalidTask::Missing("id")),
         Some(Value::String(id)) if id == stem => Ok(()),
-        Some(Value::String(id)) => Err(format!(
-            "`id` {id:?} does not match the file name {:?}",
-            format!("{stem}.json")
-        )),
-        Some(other) => Err(format!("`id` must be a string, found {}", kind(other))),
+        Some(Value::String(id)) => Err(InvalidTask::IdMismatch {
+            id: id.clone(),
+            file: format!("{stem}.json"),
+        }),
+        Some(other) => Err(InvalidTask::wrong("id", "a string", kind(other))),
     }
 }
 
-fn check_input(obj: &Map<String, Value>) -> Result<Option<TaskInput>, String> {
+fn check_input(obj: &Map<String, Value>) -> Result<Option<TaskInput>, InvalidTask> {
     let Some(input) = opt_string(obj, "input", "input")? else {
         return Ok(None);
     };
     if input.is_empty() {
         Ok(None)
     } else if input.contains('\0') {
-        Err("`input` contains a NUL byte".to_owned())
+        Err(InvalidTask::Nul("`input`".to_owned()))
     } else if input.starts_with('/') {
         Ok(Some(TaskInput::Path(PathBuf::from(input))))
     } else if is_safe_id(&input) {
         Ok(Some(TaskInput::Task(input)))
     } else {
-        Err(format!(
-            "`input` {input:?} is neither a task id nor an absolute path"
-        ))
+        Err(InvalidTask::BadInput(input))
     }
 }
 
-fn check_rip(value: &Value, obj: &Map<String, Value>) -> Result<RipSpec, String> {
+fn check_rip(value: &Value, obj: &Map<String, Value>) -> Result<RipSpec, InvalidTask> {
     let track = match obj.get("track") {
-        None | Some(Value::Null) => return Err("rip task has no `track`".to_owned()),
+        None | Some(Value::Null) => return Err(InvalidTask::RipMissing("track")),
         Some(Value::Object(t)) => t,
-        Some(other) => return Err(format!("`track` must be an object, found {}", kind(other))),
+        Some(other) => return Err(InvalidTask::wrong("track", "an object", kind(other))),
     };
     let number = match track.get("number") {
-        None | Some(Value::Null) => return Err("rip task has no `track.number`".to_owned()),
+        None | Some(Value::Null) => return Err(InvalidTask::RipMissing("track.number")),
         Some(v) => v
             .as_u64()
             .and_then(|n| u32::try_from(n).ok())
-            .ok_or_else(|| format!("`track.number` must be a non-negative integer, found {v}"))?,
+            .ok_or_else(|| InvalidTask::wrong("track.number", "a non-negative integer", v))?,
     };
     let expected_size_bytes = match track.get("expected_size_bytes") {
         None | Some(Value::Null) => None,
         Some(v) => Some(v.as_u64().ok_or_else(|| {
-            format!("`track.expected_size_bytes` must be a non-negative integer or null, found {v}")
+            InvalidTask::wrong(
+                "track.expected_size_bytes",
+                "a non-negative integer or null",
+                v,
+            )
         })?),
     };
     let expected_duration = opt_string(track, "expected_duration", "track.expected_duration")?;
     check_output_shapes(obj)?;
-    let file: TaskFile = serde_json::from_value(value.clone())
-        .map_err(|e| format!("task fields have the wrong types ({e})"))?;
+    let file: TaskFile = serde_json::from_value(value.clone()).map_err(InvalidTask::Fields)?;
     let (label, dest) = match file.destination() {
         Some(dest) if file.output_info.is_some() => ("output_info", dest),
         Some(dest) => ("output", dest),
-        None => return Err("rip task has no destination (`output_info` or `output`)".to_owned()),
+        None => return Err(InvalidTask::NoDestination),
     };
     let (directory, filename) = check_destination(label, &dest, obj.get("output"))?;
     Ok(RipSpec {
@@ -231,7 +225,7 @@ fn check_rip(value: &Value, obj: &Map<String, Value>) -> Result<RipSpec, String>
 
 /// `output_info` must be an object (or null); `output` an object or a path string (or
 /// null); their `directory` and `filename`, strings (or null).
-fn check_output_shapes(obj: &Map<String, Value>) -> Result<(), String> {
+fn check_output_shapes(obj: &Map<String, Value>) -> Result<(), InvalidTask> {
     for key in ["output_info", "output"] {
         match obj.get(key) {
             None | Some(Value::Null) => {}
@@ -246,7 +240,7 @@ fn check_output_shapes(obj: &Map<String, Value>) -> Result<(), String> {
                 } else {
                     "an object"
                 };
-                return Err(format!("`{key}` must be {want}, found {}", kind(other)));
+                return Err(InvalidTask::wrong(key, want, kind(other)));
             }
         }
     }
@@ -258,7 +252,7 @@ fn check_destination(
     label: &str,
     dest: &OutputInfo,
     output: Option<&Value>,
-) -> Result<(PathBuf, String), String> {
+) -> Result<(PathBuf, String), InvalidTask> {
     let as_path = label == "output" && matches!(output, Some(Value::String(_)));
     let (dir_label, file_label) = if as_path {
         ("`output` path".to_owned(), "`output` file name".to_owned())
@@ -271,40 +265,59 @@ fn check_destination(
     let directory = match dest.directory.as_deref() {
         None if as_path => {
             let path = dest.filename.as_deref().unwrap_or_default();
-            return Err(format!(
-                "{dir_label} {path:?} is relative; it must be an absolute path"
-            ));
+            return Err(InvalidTask::Relative {
+                field: dir_label,
+                path: path.to_owned(),
+            });
         }
-        None => return Err(format!("{dir_label} is missing or null")),
-        Some("") => return Err(format!("{dir_label} is empty")),
-        Some(d) if d.contains('\0') => return Err(format!("{dir_label} contains a NUL byte")),
+        None => return Err(InvalidTask::MissingOrNull(dir_label)),
+        Some("") => return Err(InvalidTask::Empty(dir_label)),
+        Some(d) if d.contains('\0') => return Err(InvalidTask::Nul(dir_label)),
         Some(d) if !d.starts_with('/') => {
-            return Err(format!(
-                "{dir_label} {d:?} is relative; it must be an absolute path"
-            ));
+            return Err(InvalidTask::Relative {
+                field: dir_label,
+                path: d.to_owned(),
+            });
         }
         Some(d) if Path::new(d).components().any(|c| c == Component::ParentDir) => {
-            return Err(format!("{dir_label} {d:?} contains a `..` component"));
+            return Err(InvalidTask::ParentDir {
+                field: dir_label,
+                path: d.to_owned(),
+            });
         }
         Some(d) => PathBuf::from(d),
     };
     let filename = match dest.filename.as_deref() {
-        None => return Err(format!("{file_label} is missing or null")),
-        Some("") => return Err(format!("{file_label} is empty")),
-        Some(f @ ("." | "..")) => return Err(format!("{file_label} is {f:?}, not a file name")),
-        Some(f) if f.contains('\0') => return Err(format!("{file_label} contains a NUL byte")),
-        Some(f) if f.contains('/') => return Err(format!("{file_label} {f:?} contains '/'")),
+        None => return Err(InvalidTask::MissingOrNull(file_label)),
+        Some("") => return Err(InvalidTask::Empty(file_label)),
+        Some(f @ ("." | "..")) => {
+            return Err(InvalidTask::NotAFileName {
+                field: file_label,
+                name: f.to_owned(),
+            });
+        }
+        Some(f) if f.contains('\0') => return Err(InvalidTask::Nul(file_label)),
+        Some(f) if f.contains('/') => {
+            return Err(InvalidTask::Slash {
+                field: file_label,
+                name: f.to_owned(),
+            });
+        }
         Some(f) => f.to_owned(),
     };
     Ok((directory, filename))
 }
 
 /// An optional string field (absent and `null` are `None`).
-fn opt_string(obj: &Map<String, Value>, key: &str, label: &str) -> Result<Option<String>, String> {
+fn opt_string(
+    obj: &Map<String, Value>,
+    key: &str,
+    label: &str,
+) -> Result<Option<String>, InvalidTask> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(format!("`{label}` must be a string, found {}", kind(other))),
+        Some(other) => Err(InvalidTask::wrong(label, "a string", kind(other))),
     }
 }
 

@@ -164,7 +164,7 @@ impl Source {
     pub fn monitor(&self) -> Option<Box<dyn DriveMonitor>> {
         match self {
             Self::Platform => crate::drives::platform_monitor(),
-            Self::Simulated(rig) => Some(Box::new(crate::drives::sim::SimMonitor::new(
+            Self::Simulated(rig) => Some(Box::new(crate::drives::simulated::SimMonitor::new(
                 Arc::clone(rig),
             ))),
         }
@@ -396,7 +396,7 @@ mod tests {
             assert_eq!(parsed.devname.as_deref(), Some("sr0"));
             assert_eq!(parsed.get("ID_CDROM_MEDIA_BD"), Some("1"));
             assert_eq!(
-                crate::drives::linux::decide::medium_kind(&parsed),
+                crate::drives::linux::uevent_rules::medium_kind(&parsed),
                 Some(crate::fingerprint::MediumKind::Bluray)
             );
         }

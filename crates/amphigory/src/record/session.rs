@@ -3,6 +3,7 @@
 //! `makemkvcon info` keeping the raw output. Nothing here rips or ejects.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use amphigory_wire::drive::{DriveState, DriveStatus, ScanStatus};
@@ -10,7 +11,7 @@ use amphigory_wire::scan::ScanResult;
 
 use super::probe::{self, Capture, Detected, Source};
 use super::{RecordedDisc, RecordedDrive, Recording};
-use crate::config::makemkvcon::{self, VERSION_TIMEOUT};
+use crate::config::makemkvcon::{self, VERSION_TIMEOUT, VersionError};
 use crate::drives::DiscInfo;
 
 /// Longest a scan may take (the daemon's hard limit, SPEC §6.6).
@@ -34,13 +35,24 @@ pub struct SessionOptions {
     pub watch: Duration,
 }
 
+/// Why a session has no scan: makemkvcon's `info` run failed, or its output is not one.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ScanError {
+    /// makemkvcon could not be run or read (shared: the scan repeats the run's error).
+    #[error("{0}")]
+    Capture(Arc<std::io::Error>),
+    /// Its output is not a scan: the parser's message for a person.
+    #[error("{0}")]
+    Parse(String),
+}
+
 /// What makemkvcon discovery found.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Makemkvcon {
     /// Found and answering: path and version banner.
     Found(PathBuf, String),
     /// Found but it did not answer: path and why.
-    Broken(PathBuf, String),
+    Broken(PathBuf, VersionError),
     /// Not found: what discovery says.
     Missing(String),
     /// The simulated one.
@@ -60,9 +72,9 @@ pub struct Session {
     /// The platform's raw facts about its drive (file name, text).
     pub files: Vec<(String, String)>,
     /// makemkvcon's `info` run, when one was made.
-    pub capture: Option<Result<Capture, String>>,
+    pub capture: Option<Result<Capture, ScanError>>,
     /// The scan result parsed from it.
-    pub scan: Option<Result<ScanResult, String>>,
+    pub scan: Option<Result<ScanResult, ScanError>>,
     /// The daemon's id.
     pub daemon_id: String,
 }
@@ -102,7 +114,7 @@ pub async fn run(options: &SessionOptions) -> std::io::Result<Session> {
         (Some(disc), Some(command), false) => Some(
             probe::capture_info(&command, &disc.device, SCAN_LIMIT)
                 .await
-                .map_err(|e| e.to_string()),
+                .map_err(|e| ScanError::Capture(Arc::new(e))),
         ),
         _ => None,
     };
@@ -112,7 +124,7 @@ pub async fn run(options: &SessionOptions) -> std::io::Result<Session> {
                 scan.fingerprint = disc.as_ref().and_then(|d| d.fingerprint.clone());
                 scan
             })
-            .map_err(|f| f.message),
+            .map_err(|f| ScanError::Parse(f.message)),
         Err(e) => Err(e.clone()),
     });
     Ok(Session {
@@ -200,7 +212,7 @@ impl Session {
                 Err(_) => ScanStatus::Failed,
             }),
             scan_result: scan.and_then(|s| s.as_ref().ok()).cloned(),
-            scan_error: scan.and_then(|s| s.as_ref().err().cloned()),
+            scan_error: scan.and_then(|s| s.as_ref().err().map(ToString::to_string)),
             ..DriveStatus::default()
         })
     }

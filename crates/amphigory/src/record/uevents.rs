@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::drives::linux::{decide, sys, uevent};
+use crate::drives::linux::{sys, uevent, uevent_rules};
 
 /// File name of the capture in a recording.
 pub const UEVENTS_FILE: &str = "udevadm-monitor.txt";
@@ -28,7 +28,7 @@ pub async fn capture(duration: Duration) -> std::io::Result<String> {
         let Some(event) = buf.get(..n).and_then(uevent::parse_netlink) else {
             continue;
         };
-        if decide::is_optical(&event) {
+        if uevent_rules::is_optical(&event) {
             out.push_str(&monitor_text(uptime(), &event));
         }
     }
@@ -75,7 +75,7 @@ mod tests {
         let back = uevent::parse_monitor_text(&text);
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].devname.as_deref(), Some("sr0"));
-        assert!(decide::is_media_change(&back[0]));
-        assert!(decide::is_optical(&back[0]));
+        assert!(uevent_rules::is_media_change(&back[0]));
+        assert!(uevent_rules::is_optical(&back[0]));
     }
 }

@@ -13,4 +13,5 @@ pub(crate) mod admission;
 pub mod control;
 pub mod requests;
 pub mod webapp_link;
+pub mod wire_messages;
 pub mod ws;

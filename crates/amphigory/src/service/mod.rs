@@ -95,7 +95,7 @@ impl Command {
     }
 
     /// Runs it; an error says which command failed and why (its stderr).
-    pub fn run(&self) -> Result<(), String> {
+    pub fn run(&self) -> Result<(), CommandError> {
         match self.output() {
             Ok(out) if out.status.success() => Ok(()),
             Ok(out) => {
@@ -106,9 +106,15 @@ impl Command {
                 } else {
                     why.to_owned()
                 };
-                Err(format!("`{self}` failed: {why}"))
+                Err(CommandError::Failed {
+                    command: self.to_string(),
+                    why,
+                })
             }
-            Err(e) => Err(format!("`{self}` could not be run: {e}")),
+            Err(source) => Err(CommandError::NotRun {
+                command: self.to_string(),
+                source,
+            }),
         }
     }
 }
@@ -131,6 +137,28 @@ fn shell_word(word: &str) -> String {
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
     }
+}
+
+/// Why a service manager's command did not do its job.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// It ran and failed: its stderr, else its exit status.
+    #[error("`{command}` failed: {why}")]
+    Failed {
+        /// The command as a shell would read it.
+        command: String,
+        /// Why.
+        why: String,
+    },
+    /// It could not be started.
+    #[error("`{command}` could not be run: {source}")]
+    NotRun {
+        /// The command as a shell would read it.
+        command: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A platform's service manager.

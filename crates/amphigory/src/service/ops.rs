@@ -13,17 +13,23 @@ use super::{Command, Manager, RunningDaemon, ServiceError, ServiceSpec, ServiceS
 pub struct Outcome {
     /// The words for the user, one or more lines.
     pub text: String,
-    /// 0 done (or nothing to do), 1 not finished (the text says what to run).
-    pub exit_code: u8,
+    /// Done (or nothing to do); `false`: not finished, the text says what to run.
+    pub finished: bool,
 }
 
 impl Outcome {
     fn done(text: String) -> Self {
-        Self { text, exit_code: 0 }
+        Self {
+            text,
+            finished: true,
+        }
     }
 
     fn unfinished(text: String) -> Self {
-        Self { text, exit_code: 1 }
+        Self {
+            text,
+            finished: false,
+        }
     }
 }
 
@@ -121,7 +127,7 @@ pub fn uninstall(manager: &dyn Manager) -> Result<Outcome, ServiceError> {
             manager
                 .unload_commands()
                 .iter()
-                .filter_map(|c| c.run().err()),
+                .filter_map(|c| c.run().err().map(|e| e.to_string())),
         );
     }
     let mut text = String::new();
@@ -137,7 +143,7 @@ pub fn uninstall(manager: &dyn Manager) -> Result<Outcome, ServiceError> {
         manager
             .after_remove_commands()
             .iter()
-            .filter_map(|c| c.run().err()),
+            .filter_map(|c| c.run().err().map(|e| e.to_string())),
     );
     if failures.is_empty() {
         let _ = write!(text, "The {name} service is stopped and gone.");

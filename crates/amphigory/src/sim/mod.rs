@@ -14,6 +14,7 @@
 
 pub(crate) mod emit;
 pub mod matroska;
+pub mod recording;
 mod rig;
 mod rip;
 mod session;
@@ -24,6 +25,10 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// The hidden first argument that turns this binary into the simulated `makemkvcon`.
+/// Everything after it is exactly what `makemkvcon` itself would receive.
+pub const SIM_MAKEMKVCON_ARG: &str = "__sim-makemkvcon";
 
 pub use rig::{SimDrive, SimRig};
 pub use state::{Fault, FaultKind, ParseFaultError, SimDriveState};

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::SIM_DIR_ENV;
 use super::state::{self, Fault, SimDriveState};
 use super::transcript::{Disc, builtin_disc};
-use crate::drives::DiscInfo;
+use crate::core::DiscInfo;
 use crate::makemkv::runner::{MakemkvconCommand, RunnerConfig};
 
 /// Simulated drives `/dev/sim0…` in a sim directory, and the command that runs the
@@ -138,7 +138,7 @@ impl SimRig {
     pub fn command(&self) -> MakemkvconCommand {
         MakemkvconCommand {
             program: self.executable.clone(),
-            leading_args: vec![OsString::from(crate::cli::SIM_MAKEMKVCON_ARG)],
+            leading_args: vec![OsString::from(super::SIM_MAKEMKVCON_ARG)],
             env: vec![(
                 OsString::from(SIM_DIR_ENV),
                 self.dir.clone().into_os_string(),

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 
+use super::recording::RecordedDisc;
 use crate::fingerprint::{DiscFacts, MediumKind};
 use crate::makemkv::classify::duration_seconds;
 use crate::makemkv::robot::{RobotLine, parse_line};
-use crate::record::RecordedDisc;
 
 /// Names of the discs built into the binary.
 pub const BUILTIN_DISCS: [&str; 2] = ["demo-bluray", "demo-dvd"];
@@ -60,8 +60,8 @@ impl Disc {
     /// A built-in disc by name, else a recording folder (`amphigory record`) or a
     /// transcript file at that path.
     pub fn load(spec: &str) -> io::Result<Self> {
-        if builtin_disc(spec).is_none() && crate::record::is_recording(Path::new(spec)) {
-            let replay = crate::record::load(Path::new(spec))?;
+        if builtin_disc(spec).is_none() && super::recording::is_recording(Path::new(spec)) {
+            let replay = super::recording::load(Path::new(spec))?;
             let mut disc = Self::parse(Cow::Owned(replay.transcript));
             disc.recorded = Some(replay.recording.disc);
             return Ok(disc);

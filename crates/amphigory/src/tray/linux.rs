@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::icons::{self, Scale};
-use super::session::{MainSide, Platform, Waker};
+use super::platform::{MainSide, Platform, Waker};
 use super::{IconName, MenuItem, TrayAction, TrayMenu};
 
 /// The ink colour of the icons: template icons are black, invisible on the dark panels

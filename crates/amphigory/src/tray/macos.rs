@@ -29,7 +29,7 @@ use tray_icon::menu::{Menu, MenuEvent, MenuItem as MudaItem, PredefinedMenuItem}
 use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
 use super::icons::{self, Scale};
-use super::session::{MainSide, Platform, Waker, join};
+use super::platform::{MainSide, Platform, Waker, join};
 use super::{IconName, MenuItem, TrayAction, TrayMenu};
 
 /// `NSApp.run()` is running: wake-ups may be performed on the main run loop (blocks
@@ -195,6 +195,23 @@ enum Slot {
     Action(TrayAction),
 }
 
+/// Why the status item or its menu could not be made or changed.
+#[derive(Debug, thiserror::Error)]
+enum MacTrayError {
+    /// The status item (tray-icon).
+    #[error("{0}")]
+    Item(#[from] tray_icon::Error),
+    /// The menu (muda).
+    #[error("{0}")]
+    Menu(#[from] tray_icon::menu::Error),
+    /// The icon's pixels.
+    #[error("{0}")]
+    BadIcon(#[from] tray_icon::BadIcon),
+    /// The icon's file.
+    #[error("{0}")]
+    IconFile(#[from] icons::IconError),
+}
+
 /// The status item and its menu.
 struct MacTray {
     icon: TrayIcon,
@@ -204,7 +221,7 @@ struct MacTray {
 }
 
 impl MacTray {
-    fn new(menu: &TrayMenu) -> Result<Self, String> {
+    fn new(menu: &TrayMenu) -> Result<Self, MacTrayError> {
         let (muda, items) = build_menu(menu)?;
         let icon = TrayIconBuilder::new()
             .with_id("amphigory")
@@ -212,8 +229,7 @@ impl MacTray {
             .with_icon_as_template(true)
             .with_tooltip(&menu.tooltip)
             .with_menu(Box::new(muda))
-            .build()
-            .map_err(|e| e.to_string())?;
+            .build()?;
         Ok(Self {
             icon,
             icon_name: menu.icon,
@@ -227,7 +243,7 @@ impl MacTray {
             let set = template_icon(menu.icon).and_then(|icon| {
                 self.icon
                     .set_icon_with_as_template(Some(icon), true)
-                    .map_err(|e| e.to_string())
+                    .map_err(MacTrayError::from)
             });
             match set {
                 Ok(()) => self.icon_name = menu.icon,
@@ -270,13 +286,12 @@ fn shape(menu: &TrayMenu) -> Vec<Slot> {
 }
 
 /// A muda menu for `menu`, with the items that can change (`None` for separators).
-fn build_menu(menu: &TrayMenu) -> Result<(Menu, Vec<Option<MudaItem>>), String> {
+fn build_menu(menu: &TrayMenu) -> Result<(Menu, Vec<Option<MudaItem>>), MacTrayError> {
     let muda = Menu::new();
     let mut items = Vec::with_capacity(menu.items.len());
     for (i, item) in menu.items.iter().enumerate() {
         if *item == MenuItem::Separator {
-            muda.append(&PredefinedMenuItem::separator())
-                .map_err(|e| e.to_string())?;
+            muda.append(&PredefinedMenuItem::separator())?;
             items.push(None);
             continue;
         }
@@ -285,7 +300,7 @@ fn build_menu(menu: &TrayMenu) -> Result<(Menu, Vec<Option<MudaItem>>), String> 
             None => format!("info-{i}"),
         };
         let entry = MudaItem::with_id(id, escape(item.title()), item.enabled(), None);
-        muda.append(&entry).map_err(|e| e.to_string())?;
+        muda.append(&entry)?;
         items.push(Some(entry));
     }
     Ok((muda, items))
@@ -297,7 +312,7 @@ fn escape(title: &str) -> String {
 }
 
 /// The 2x icon (tray-icon scales it to the menu bar's 18 pt), as a template image.
-fn template_icon(name: IconName) -> Result<Icon, String> {
-    let rgba = icons::load(name, Scale::X2).map_err(|e| e.to_string())?;
-    Icon::from_rgba(rgba.pixels, rgba.width, rgba.height).map_err(|e| e.to_string())
+fn template_icon(name: IconName) -> Result<Icon, MacTrayError> {
+    let rgba = icons::load(name, Scale::X2)?;
+    Ok(Icon::from_rgba(rgba.pixels, rgba.width, rgba.height)?)
 }

@@ -1,14 +1,17 @@
 //! The menu-bar / tray icon and its menu (SPEC §10).
 //!
 //! Three layers, after espanso's tray:
-//! - this module: the **pure model** — a [`StatusSnapshot`] plus a little configuration
-//!   ([`TrayConfig`]) become a [`TrayMenu`]: the icon to show ([`IconName`]), a tooltip
-//!   and the items with their titles and enabled flags. No I/O; unit-tested per state.
+//! - this module and [`menu`]: the **pure model** — a [`StatusSnapshot`] plus a little
+//!   configuration ([`TrayConfig`]) become a [`TrayMenu`] ([`menu`]): the icon to show
+//!   ([`IconName`], here), a tooltip and the items with their titles and enabled flags.
+//!   No I/O; unit-tested per state.
 //! - `session`: the plumbing between the daemon and the main thread. The daemon's side
 //!   ([`TrayLink`]) pushes snapshots through a `Send` [`TrayHandle`] and acts on clicks
 //!   ([`TrayAction`]); the main thread runs the platform's loop. They share nothing but
 //!   two channels.
-//! - one backend per OS behind the small `Platform` trait, selected by `cfg`: `linux`
+//! - `clicks`: what the menu's clicks do, on the daemon's side.
+//! - one backend per OS behind the small `Platform` trait (`platform`, which the session
+//!   and the backends share, so neither imports the other's side), selected by `cfg`: `linux`
 //!   (the `ksni` crate: a StatusNotifierItem with a `com.canonical.dbusmenu` menu over
 //!   the D-Bus session bus; pure Rust, no GTK), `macos` (the `tray-icon` crate on an
 //!   `NSApplication` run loop, template images), and a headless stub elsewhere. Without a
@@ -26,12 +29,13 @@
 //! off) is a macOS-only dependency, driven by a bare `NSApplication` loop (objc2) rather
 //! than tao or winit.
 
-mod actions;
 #[cfg(any(target_os = "linux", target_os = "macos"))]
 pub mod app_icon;
+mod clicks;
 pub mod draw;
 pub mod icons;
-mod lines;
+pub mod menu;
+mod platform;
 mod session;
 
 #[cfg(target_os = "linux")]
@@ -47,14 +51,8 @@ use crate::config::EffectiveConfig;
 use crate::core::StatusSnapshot;
 use crate::core::{Problem, ProblemKind};
 
-pub use lines::{eta_text, progress_bar};
+pub use menu::{MenuItem, TrayAction, TrayMenu, eta_text, progress_bar};
 pub use session::{TrayHandle, TrayLink, run};
-
-use crate::core::status::disc_needed_problem;
-use lines::{disc_lines, disc_needed_line, drive_name_of, queue_line, task_line, tooltip};
-
-/// At most this many problem lines in the menu (the rest are in `amphigory status`).
-const MAX_PROBLEM_LINES: usize = 3;
 
 /// What the tray needs besides the status snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -94,114 +92,6 @@ pub enum LinkState {
     Connected,
     /// Configured but down: the icon shows "disconnected".
     Down,
-}
-
-/// What a menu item does when clicked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TrayAction {
-    /// Pause after the current task.
-    PauseAfterTrack,
-    /// Resume the queue.
-    Resume,
-    /// Stop the running task now and put it back at the head of the queue.
-    PauseNow,
-    /// Open the webapp in the browser.
-    OpenWebapp,
-    /// Open `wiki_url`.
-    Help,
-    /// Open `{webapp_url}/config`.
-    Preferences,
-    /// Shut down gracefully, then start the same binary with the same arguments.
-    Restart,
-    /// Shut down gracefully.
-    Quit,
-}
-
-impl TrayAction {
-    /// Every action.
-    pub const ALL: [Self; 8] = [
-        Self::PauseAfterTrack,
-        Self::Resume,
-        Self::PauseNow,
-        Self::OpenWebapp,
-        Self::Help,
-        Self::Preferences,
-        Self::Restart,
-        Self::Quit,
-    ];
-
-    /// A stable id (menu item ids on macOS).
-    pub fn id(self) -> &'static str {
-        match self {
-            Self::PauseAfterTrack => "pause-after-track",
-            Self::Resume => "resume",
-            Self::PauseNow => "pause-now",
-            Self::OpenWebapp => "open-webapp",
-            Self::Help => "help",
-            Self::Preferences => "preferences",
-            Self::Restart => "restart",
-            Self::Quit => "quit",
-        }
-    }
-
-    /// The action with this [`id`](Self::id).
-    pub fn from_id(id: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.id() == id)
-    }
-
-    /// The menu title (SPEC §10).
-    pub fn title(self) -> &'static str {
-        match self {
-            Self::PauseAfterTrack => "Pause After Track",
-            Self::Resume => "Resume",
-            Self::PauseNow => "Pause Now",
-            Self::OpenWebapp => "Open Webapp…",
-            Self::Help => "Help & Documentation…",
-            Self::Preferences => "Preferences…",
-            Self::Restart => "Restart Daemon",
-            Self::Quit => "Quit",
-        }
-    }
-}
-
-/// One line of the menu.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MenuItem {
-    /// A line of information (always disabled).
-    Info(String),
-    /// A clickable item.
-    Action {
-        /// What it does.
-        action: TrayAction,
-        /// Can it be clicked now?
-        enabled: bool,
-    },
-    /// A separator.
-    Separator,
-}
-
-impl MenuItem {
-    /// Its title (empty for a separator).
-    pub fn title(&self) -> &str {
-        match self {
-            Self::Info(text) => text,
-            Self::Action { action, .. } => action.title(),
-            Self::Separator => "",
-        }
-    }
-
-    /// Can it be clicked?
-    pub fn enabled(&self) -> bool {
-        matches!(self, Self::Action { enabled: true, .. })
-    }
-
-    /// The action, for a clickable item.
-    pub fn action(&self) -> Option<TrayAction> {
-        match self {
-            Self::Action { action, .. } => Some(*action),
-            _ => None,
-        }
-    }
 }
 
 /// What the drives are doing, as the disc of the icon shows it.
@@ -322,78 +212,6 @@ impl IconName {
             Overlay::Error => 4,
             Overlay::NeedsConfig => 8,
         }
-    }
-}
-
-/// Everything the tray shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrayMenu {
-    /// The icon.
-    pub icon: IconName,
-    /// A one-line summary (hover text).
-    pub tooltip: String,
-    /// The menu, top to bottom.
-    pub items: Vec<MenuItem>,
-}
-
-impl TrayMenu {
-    /// The menu for this state (SPEC §10).
-    pub fn new(status: &StatusSnapshot, config: &TrayConfig) -> Self {
-        let several = status.drives.len() > 1;
-        let mut items: Vec<MenuItem> = Vec::new();
-        items.extend(disc_lines(&status.drives).into_iter().map(MenuItem::Info));
-        if status.running.is_empty() {
-            let idle = if status.paused { "Paused" } else { "Idle" };
-            items.push(MenuItem::Info(idle.to_owned()));
-        }
-        for task in &status.running {
-            let drive = several.then(|| drive_name_of(&status.drives, &task.drive_id));
-            items.push(MenuItem::Info(task_line(task, drive.as_deref())));
-        }
-        items.push(MenuItem::Info(queue_line(
-            status.queue_depth,
-            status.paused,
-        )));
-        if let Some(line) = disc_needed_line(&status.discs_needed) {
-            items.push(MenuItem::Info(line));
-        }
-        // A needed disc has its own line above; its problem line would only repeat it.
-        let needed: Vec<Problem> = status
-            .discs_needed
-            .iter()
-            .map(disc_needed_problem)
-            .collect();
-        let problems = status.problems.iter().filter(|p| !needed.contains(p));
-        let problems = problems.take(MAX_PROBLEM_LINES);
-        items.extend(problems.map(|p| MenuItem::Info(format!("⚠ {p}"))));
-        let action = |action, enabled| MenuItem::Action { action, enabled };
-        let has_webapp = config.webapp_url.is_some();
-        let pause = match status.paused {
-            true => TrayAction::Resume,
-            false => TrayAction::PauseAfterTrack,
-        };
-        items.extend([
-            MenuItem::Separator,
-            action(TrayAction::OpenWebapp, has_webapp),
-            action(TrayAction::Help, config.wiki_url.is_some()),
-            MenuItem::Separator,
-            action(pause, true),
-            action(TrayAction::PauseNow, !status.running.is_empty()),
-            MenuItem::Separator,
-            action(TrayAction::Restart, true),
-            action(TrayAction::Preferences, has_webapp),
-            action(TrayAction::Quit, true),
-        ]);
-        Self {
-            icon: icon_for(status, config),
-            tooltip: tooltip(status),
-            items,
-        }
-    }
-
-    /// The item titled `title`, if any.
-    pub fn item(&self, title: &str) -> Option<&MenuItem> {
-        self.items.iter().find(|i| i.title() == title)
     }
 }
 

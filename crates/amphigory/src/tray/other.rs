@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 
-use super::session::{MainSide, Platform, Waker, join};
+use super::platform::{MainSide, Platform, Waker, join};
 
 /// No tray: waits for the daemon.
 pub(super) struct Headless;

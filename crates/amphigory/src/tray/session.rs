@@ -17,41 +17,17 @@ use std::time::Duration;
 
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{LinkState, TrayAction, TrayConfig, TrayMenu, actions};
+use super::platform::{MainSide, Platform, TrayState, Waker};
+use super::{LinkState, TrayAction, TrayConfig, TrayMenu, clicks};
 use crate::config::EffectiveConfig;
 use crate::core::StatusSnapshot;
 use crate::daemon::{DaemonError, DaemonOptions};
 
 /// How long stray tasks may run once the daemon's future has ended.
 const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(5);
-
-/// What the main thread shows, sent whole.
-#[derive(Debug, Clone, Default)]
-pub(super) struct TrayState {
-    /// The daemon's status.
-    pub status: StatusSnapshot,
-    /// URLs and the link.
-    pub config: TrayConfig,
-    /// The daemon has started: show the icon.
-    pub started: bool,
-    /// The daemon has ended: take the icon down and return.
-    pub closed: bool,
-}
-
-impl TrayState {
-    /// The menu for this state.
-    pub fn menu(&self) -> TrayMenu {
-        TrayMenu::new(&self.status, &self.config)
-    }
-}
-
-/// Wakes the main thread's loop after a change (macOS); the Linux loop awaits the
-/// channel instead.
-pub(super) type Waker = Arc<dyn Fn() + Send + Sync>;
 
 /// The daemon's cheap, cloneable, `Send` handle on the tray.
 #[derive(Clone)]
@@ -147,14 +123,6 @@ impl Drop for CloseOnDrop {
     }
 }
 
-/// The main thread's ends of the channels.
-pub(super) struct MainSide {
-    /// What to show.
-    pub state: watch::Receiver<TrayState>,
-    /// Where clicks go.
-    pub actions: mpsc::UnboundedSender<TrayAction>,
-}
-
 /// The daemon's end of the tray: the handle to push state through, the clicks to act on.
 #[derive(Debug)]
 pub struct TrayLink {
@@ -198,13 +166,13 @@ impl TrayLink {
             let configs = refresher.subscribe();
             tasks.spawn(follow_config(configs, handle.clone(), shutdown.clone()));
         }
-        let ctx = actions::ActionContext {
+        let ctx = clicks::ActionContext {
             engine: daemon.engine.clone(),
             handle,
             restart,
             shutdown,
         };
-        tasks.spawn(actions::run(actions, ctx));
+        tasks.spawn(clicks::run(actions, ctx));
         daemon.wait().await;
         tasks.close();
         tasks.wait().await;
@@ -254,17 +222,6 @@ async fn follow_config(
     }
 }
 
-/// What each OS provides: a loop on the main thread that shows the state and reports
-/// clicks, until the daemon's task ends.
-pub(super) trait Platform {
-    /// Called after every change, from any thread; `None` if the loop awaits the
-    /// channel itself.
-    fn waker() -> Option<Waker>;
-
-    /// Runs the tray on this (the main) thread until `daemon` ends; its exit code.
-    fn run(runtime: &Runtime, main: MainSide, daemon: JoinHandle<ExitCode>) -> ExitCode;
-}
-
 #[cfg(target_os = "linux")]
 type Current = super::linux::Linux;
 #[cfg(target_os = "macos")]
@@ -304,15 +261,6 @@ where
         return exec_self();
     }
     code
-}
-
-/// Waits for the daemon's task on this thread.
-#[cfg(not(target_os = "linux"))]
-pub(super) fn join(runtime: &Runtime, daemon: JoinHandle<ExitCode>) -> ExitCode {
-    runtime.block_on(daemon).unwrap_or_else(|e| {
-        tracing::error!("the daemon's task failed: {e}");
-        ExitCode::FAILURE
-    })
 }
 
 /// Replaces this process with a new run of the same binary and arguments; returns only

@@ -9,7 +9,7 @@ use amphigory_wire::task::TaskType;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::actions::{self, ActionContext, is_web_url};
+use super::clicks::{self, ActionContext, is_web_url};
 use super::session::TrayHandle;
 use super::*;
 use crate::core::StatusSnapshot;
@@ -481,7 +481,7 @@ async fn clicks_become_engine_commands() {
     let (ctx, mut engine, restart) = action_context();
     let shutdown = ctx.shutdown.clone();
     let (clicks, rx) = mpsc::unbounded_channel();
-    let acting = tokio::spawn(actions::run(rx, ctx));
+    let acting = tokio::spawn(clicks::run(rx, ctx));
     for action in [
         TrayAction::PauseAfterTrack,
         TrayAction::PauseNow,
@@ -513,7 +513,7 @@ async fn restart_shuts_down_and_asks_for_a_re_exec() {
     let shutdown = ctx.shutdown.clone();
     let (clicks, rx) = mpsc::unbounded_channel();
     clicks.send(TrayAction::Restart).unwrap();
-    actions::run(rx, ctx).await;
+    clicks::run(rx, ctx).await;
     assert!(shutdown.is_cancelled());
     assert!(restart.load(Ordering::SeqCst));
 }

@@ -3,14 +3,14 @@
 //! Inserted/Ejected event is reported.
 //!
 //! - [`uevent`]: pure parsing of netlink payloads and `udevadm` text into [`uevent::Uevent`].
-//! - [`decide`]: pure decisions (optical or not, medium present and kind, the per-device
+//! - [`uevent_rules`]: pure decisions (optical or not, medium present and kind, the per-device
 //!   state machine).
 //! - `sys`: the ioctls and the netlink socket (the only `unsafe`).
 //! - [`LinuxMonitor`]: the [`crate::drives::DriveMonitor`] tying them together.
 
-pub mod decide;
 mod monitor;
 pub(crate) mod sys;
 pub mod uevent;
+pub mod uevent_rules;
 
 pub use monitor::LinuxMonitor;

@@ -16,9 +16,9 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::decide::{self, DriveTracker, Presence, Transition};
 use super::sys;
 use super::uevent::{self, Action, Uevent};
+use super::uevent_rules::{self, DriveTracker, Presence, Transition};
 use crate::drives::{DetectError, DiscEvent, DiscInfo, DriveInfo, DriveMonitor};
 use crate::fingerprint::DiscFacts;
 
@@ -53,7 +53,7 @@ impl LinuxMonitor {
             .flatten()
             .flatten()
             .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-            .filter(|n| decide::is_sr_name(n))
+            .filter(|n| uevent_rules::is_sr_name(n))
             .collect();
         names.sort();
         names
@@ -91,7 +91,7 @@ impl LinuxMonitor {
     /// Presence per `CDROM_DRIVE_STATUS`; `Unknown` when the drive cannot be asked.
     fn ioctl_presence(&self, name: &str) -> Presence {
         sys::drive_status(&self.device_path(name))
-            .map(decide::presence_from_drive_status)
+            .map(uevent_rules::presence_from_drive_status)
             .unwrap_or(Presence::Unknown)
     }
 
@@ -99,20 +99,20 @@ impl LinuxMonitor {
     fn disc_info(&self, name: &str, ev: Option<&Uevent>) -> DiscInfo {
         let record = self.udev_record(name);
         let props = ev
-            .filter(|e| decide::presence_from_properties(e) == Presence::Present)
+            .filter(|e| uevent_rules::presence_from_properties(e) == Presence::Present)
             .or(record
                 .as_ref()
-                .filter(|r| decide::presence_from_properties(r) == Presence::Present));
+                .filter(|r| uevent_rules::presence_from_properties(r) == Presence::Present));
         let device = self.device_path(name);
-        let medium = props.and_then(decide::medium_kind).or_else(|| {
+        let medium = props.and_then(uevent_rules::medium_kind).or_else(|| {
             sys::disc_status(&device)
                 .ok()
-                .and_then(decide::medium_kind_from_disc_status)
+                .and_then(uevent_rules::medium_kind_from_disc_status)
         });
-        let volume_name = props.and_then(decide::volume_label);
+        let volume_name = props.and_then(uevent_rules::volume_label);
         let blocks = std::fs::read_to_string(self.sys_block.join(name).join("size"))
             .ok()
-            .and_then(|s| decide::blocks_from_sysfs_size(&s));
+            .and_then(|s| uevent_rules::blocks_from_sysfs_size(&s));
         let fingerprint = medium.zip(blocks).map(|(kind, blocks)| {
             let mut facts = DiscFacts::new(kind, blocks);
             facts.volume = volume_name.clone();
@@ -128,7 +128,11 @@ impl LinuxMonitor {
 
     /// What one uevent means, after re-checking the drive with the ioctl.
     fn handle(&self, tracker: &mut DriveTracker, ev: &Uevent) -> Vec<DiscEvent> {
-        let Some(name) = ev.devname.as_deref().filter(|_| decide::is_optical(ev)) else {
+        let Some(name) = ev
+            .devname
+            .as_deref()
+            .filter(|_| uevent_rules::is_optical(ev))
+        else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -139,7 +143,7 @@ impl LinuxMonitor {
             Action::Add | Action::Change => self.ioctl_presence(name),
             _ => Presence::Unknown,
         };
-        if let Some((_, t)) = decide::step(tracker, ev, ioctl) {
+        if let Some((_, t)) = uevent_rules::step(tracker, ev, ioctl) {
             out.push(self.transition_event(name, t, Some(ev)));
         }
         if ev.action == Action::Remove {
@@ -167,8 +171,8 @@ impl LinuxMonitor {
             let record = self.udev_record(&name);
             let from_record = record
                 .as_ref()
-                .map_or(Presence::Unknown, decide::presence_from_properties);
-            let presence = decide::combine(self.ioctl_presence(&name), from_record);
+                .map_or(Presence::Unknown, uevent_rules::presence_from_properties);
+            let presence = uevent_rules::combine(self.ioctl_presence(&name), from_record);
             if let Some(t) = tracker.observe(&name, presence) {
                 out.push(self.transition_event(&name, t, record.as_ref()));
             }

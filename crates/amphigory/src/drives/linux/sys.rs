@@ -42,7 +42,7 @@ fn open_drive(device: &Path) -> io::Result<std::fs::File> {
         .open(device)
 }
 
-/// `CDROM_DRIVE_STATUS` of the drive (`CDS_*` values, see `decide`).
+/// `CDROM_DRIVE_STATUS` of the drive (`CDS_*` values, see `uevent_rules`).
 pub fn drive_status(device: &Path) -> io::Result<i32> {
     let file = open_drive(device)?;
     // SAFETY: the descriptor is open for the whole call (`file` outlives it); this ioctl

@@ -1,7 +1,7 @@
 //! DiskArbitration (macOS only; the one file with `unsafe`): a `DASession` scheduled on a
 //! dedicated thread's own `CFRunLoop`, disk appeared/disappeared callbacks matched to
 //! optical media (`IOCDMedia`, `IODVDMedia`, `IOBDMedia`), each description read into the
-//! plain [`DiskDescription`] and decided by the pure functions in [`super::decide`].
+//! plain [`DiskDescription`] and decided by the pure functions in [`super::disk_rules`].
 //!
 //! Discs present at start-up arrive through the appeared callback, as DiskArbitration
 //! reports every matching disk when a callback is registered. The fingerprint comes from
@@ -30,7 +30,7 @@ use objc2_disk_arbitration::{
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::decide::{self, DiskDescription, KIND_BD, KIND_CD, KIND_DVD, OpticalDisc};
+use super::disk_rules::{self, DiskDescription, KIND_BD, KIND_CD, KIND_DVD, OpticalDisc};
 use crate::drives::{DetectError, DiscEvent, DriveMonitor, drutil};
 use crate::fingerprint::MediumKind;
 
@@ -241,7 +241,7 @@ unsafe extern "C-unwind" fn on_appeared(disk: NonNull<DADisk>, context: *mut c_v
     let Some(desc) = describe(disk) else {
         return;
     };
-    if let Some(disc) = decide::optical_disc(&desc) {
+    if let Some(disc) = disk_rules::optical_disc(&desc) {
         state.appeared(disc);
     }
 }

@@ -1,6 +1,6 @@
 //! macOS disc detection with DiskArbitration (SPEC §9.2).
 //!
-//! - [`decide`]: pure decisions on a plain description record (compiled and tested on
+//! - [`disk_rules`]: pure decisions on a plain description record (compiled and tested on
 //!   every platform).
 //! - `ffi` (macOS only): the DiskArbitration session on its own thread and run loop, the
 //!   only file with `unsafe`, and `MacosMonitor`, the [`crate::drives::DriveMonitor`].
@@ -9,7 +9,7 @@
 //! each disc arrival reports `DriveAdded` then `Inserted` for `/dev/rdiskN`, and each
 //! departure `Ejected` then `DriveRemoved`.
 
-pub mod decide;
+pub mod disk_rules;
 
 #[cfg(target_os = "macos")]
 mod ffi;

@@ -29,7 +29,7 @@ use super::{OPEN_ATTEMPTS, Reporter, RunError, Runner, Source, unreadable};
 use crate::makemkv::progress::{ProgressKind, ProgressTracker, ProgressUpdate};
 
 /// Name prefix of the runner's temp directories inside an output directory.
-pub const TEMP_DIR_PREFIX: &str = ".amphigory-rip-";
+pub use crate::fsio::RUNNER_TEMP_DIR_PREFIX as TEMP_DIR_PREFIX;
 
 /// One title to rip.
 #[derive(Debug, Clone, PartialEq)]

@@ -22,6 +22,7 @@ use super::snapshot::daemon_status;
 use super::transport::{Conn, Gone, Shared};
 use crate::core::{DaemonEvent, StatusHandle};
 use crate::engine::results::now_rfc3339;
+use crate::servers::wire_messages;
 
 /// Events written before one flush when several are ready at once.
 const BATCH: usize = 64;
@@ -64,13 +65,13 @@ fn message_for(
         (Some(wanted), Some(task)) if wanted != task => None,
         _ => match event {
             DaemonEvent::QueueChanged { depth } => {
-                let mut beat = status.get().to_heartbeat(now_rfc3339());
+                let mut beat = wire_messages::heartbeat(&status.get(), now_rfc3339());
                 if let ServerMessage::Heartbeat { queue_depth, .. } = &mut beat {
                     *queue_depth = *depth;
                 }
                 Some(beat)
             }
-            _ => event.to_server_message(),
+            _ => wire_messages::event_message(event),
         },
     }
 }
@@ -164,12 +165,12 @@ async fn forward(
 async fn resync(conn: &mut Conn, shared: &Shared, missed: u64) -> Result<(), Gone> {
     tracing::debug!(missed, "control subscriber lagged; resynchronising it");
     send(conn, ServerMessage::Lagged { missed }).await?;
-    let sync = shared.ctx.status.get().to_sync(now_rfc3339());
+    let sync = wire_messages::sync(&shared.ctx.status.get(), now_rfc3339());
     send(conn, sync).await
 }
 
 async fn heartbeat(conn: &mut Conn, shared: &Shared) -> Result<(), Gone> {
-    let beat = shared.ctx.status.get().to_heartbeat(now_rfc3339());
+    let beat = wire_messages::heartbeat(&shared.ctx.status.get(), now_rfc3339());
     send(conn, beat).await
 }
 

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::core::{DaemonEvent, StatusHandle};
+use crate::servers::wire_messages;
 
 /// A client's end of its outbound queue: shared, already-serialised text frames.
 pub(super) type ClientQueue = mpsc::Receiver<Utf8Bytes>;
@@ -165,7 +166,10 @@ impl Hub {
         if self.clients.is_empty() {
             return;
         }
-        if let Some(frame) = event.to_server_message().as_ref().and_then(encode) {
+        if let Some(frame) = wire_messages::event_message(event)
+            .as_ref()
+            .and_then(encode)
+        {
             self.broadcast(Some(&frame));
         }
     }
@@ -175,7 +179,7 @@ impl Hub {
         if self.clients.is_empty() {
             return;
         }
-        if let Some(frame) = encode(&self.status.get().to_heartbeat(now_rfc3339())) {
+        if let Some(frame) = encode(&wire_messages::heartbeat(&self.status.get(), now_rfc3339())) {
             self.broadcast(Some(&frame));
         }
     }
@@ -218,7 +222,7 @@ impl<'a> SyncCache<'a> {
 
     fn get(&mut self) -> Option<Utf8Bytes> {
         if self.frame.is_none() {
-            self.frame = encode(&self.status.get().to_sync(now_rfc3339()));
+            self.frame = encode(&wire_messages::sync(&self.status.get(), now_rfc3339()));
         }
         self.frame.clone()
     }

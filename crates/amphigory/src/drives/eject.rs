@@ -1,14 +1,17 @@
-//! Ejecting a disc (`amphigory eject`, the control socket's `eject`). Simulated drives
-//! belong to the daemon's [`SimRig`]: the disc leaves the rig. Real drives are ejected with
+//! Ejecting a disc (`amphigory eject`, the control socket's `eject`), behind the drive
+//! monitor that found it: [`super::DriveMonitor::ejector`]. Real drives are ejected with
 //! the platform's command (`diskutil eject`, then `drutil eject`, on macOS; `eject DEVICE`
-//! on Linux). Either way detection reports the disc leaving, and the engine does the rest
-//! (a task running there fails with `DISC_EJECTED`, the drive shows empty, the `disc
-//! ejected` event), exactly as when someone presses the drive's button.
+//! on Linux); simulated drives take the disc out of their rig (`super::simulated`).
+//! Either way detection reports the disc leaving, and the engine does the rest (a task
+//! running there fails with `DISC_EJECTED`, the drive shows empty, the `disc ejected`
+//! event), exactly as when someone presses the drive's button.
 
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::Duration;
-
-use crate::sim::SimRig;
 
 /// How long a platform eject command may take.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -38,37 +41,62 @@ pub enum EjectError {
     Unsupported,
 }
 
-/// Ejects discs; one per daemon, shared by whoever asks.
-#[derive(Debug)]
-pub struct Ejector {
-    sim: Option<Arc<SimRig>>,
+/// Why one platform eject command failed.
+#[derive(Debug, thiserror::Error)]
+enum CommandError {
+    /// It did not finish in time.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// It could not be started.
+    #[error("{0}")]
+    Spawn(#[from] std::io::Error),
+    /// It ran and failed, saying why (its stderr, else stdout).
+    #[error("{status} ({said})")]
+    Failed {
+        /// Its exit status.
+        status: ExitStatus,
+        /// What it said.
+        said: String,
+    },
 }
 
+/// What an eject returns: boxed so drive monitors can hand out `dyn` ejecters.
+pub type EjectFuture<'a> = Pin<Box<dyn Future<Output = Result<(), EjectError>> + Send + 'a>>;
+
+/// One way of ejecting discs, provided by a drive monitor.
+pub trait Eject: Send + Sync + fmt::Debug {
+    /// Ejects the disc in `device` (drive `drive_id`).
+    fn eject<'a>(&'a self, drive_id: &'a str, device: &'a str) -> EjectFuture<'a>;
+}
+
+/// Ejects discs; one per daemon, shared by whoever asks (the engine, the control socket).
+#[derive(Debug, Clone)]
+pub struct Ejector(Arc<dyn Eject>);
+
 impl Ejector {
-    /// An ejector for the daemon's simulated drives (if any) and real ones.
-    pub fn new(sim: Option<Arc<SimRig>>) -> Self {
-        Self { sim }
+    /// An ejector that uses `how`.
+    pub fn new(how: impl Eject + 'static) -> Self {
+        Self(Arc::new(how))
+    }
+
+    /// The platform's eject command, for real drives.
+    pub fn platform() -> Self {
+        Self::new(PlatformEject)
     }
 
     /// Ejects the disc in `device` (drive `drive_id`).
     pub async fn eject(&self, drive_id: &str, device: &str) -> Result<(), EjectError> {
-        let rig = self
-            .sim
-            .as_ref()
-            .filter(|rig| rig.devices().iter().any(|d| d == device));
-        let Some(rig) = rig else {
-            return platform_eject(device).await;
-        };
-        let (rig, dev) = (rig.clone(), device.to_owned());
-        let ejected = tokio::task::spawn_blocking(move || rig.eject(&dev))
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        ejected.map_err(|source| EjectError::Sim {
-            device: device.to_owned(),
-            source,
-        })?;
-        tracing::info!("simulated disc taken out of {drive_id}");
-        Ok(())
+        self.0.eject(drive_id, device).await
+    }
+}
+
+/// Real drives: the platform's eject commands.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlatformEject;
+
+impl Eject for PlatformEject {
+    fn eject<'a>(&'a self, _drive_id: &'a str, device: &'a str) -> EjectFuture<'a> {
+        Box::pin(platform_eject(device))
     }
 }
 
@@ -89,7 +117,8 @@ fn eject_commands(device: &str) -> Vec<(&'static str, Vec<String>)> {
     }
 }
 
-async fn platform_eject(device: &str) -> Result<(), EjectError> {
+/// Tries each platform command in turn until one ejects the disc.
+pub async fn platform_eject(device: &str) -> Result<(), EjectError> {
     let commands = eject_commands(device);
     if commands.is_empty() {
         return Err(EjectError::Unsupported);
@@ -110,15 +139,15 @@ async fn platform_eject(device: &str) -> Result<(), EjectError> {
     })
 }
 
-async fn run(program: &str, args: &[String]) -> Result<(), String> {
+async fn run(program: &str, args: &[String]) -> Result<(), CommandError> {
     let child = tokio::process::Command::new(program)
         .args(args)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
         .output();
     let output = match tokio::time::timeout(COMMAND_TIMEOUT, child).await {
-        Err(_) => return Err(format!("no answer within {COMMAND_TIMEOUT:?}")),
-        Ok(Err(e)) => return Err(e.to_string()),
+        Err(_) => return Err(CommandError::Timeout(COMMAND_TIMEOUT)),
+        Ok(Err(e)) => return Err(CommandError::Spawn(e)),
         Ok(Ok(output)) => output,
     };
     if output.status.success() {
@@ -129,8 +158,12 @@ async fn run(program: &str, args: &[String]) -> Result<(), String> {
     let said = [stderr.trim(), stdout.trim()]
         .into_iter()
         .find(|s| !s.is_empty())
-        .unwrap_or("no message");
-    Err(format!("{} ({said})", output.status))
+        .unwrap_or("no message")
+        .to_owned();
+    Err(CommandError::Failed {
+        status: output.status,
+        said,
+    })
 }
 
 #[cfg(test)]
@@ -150,6 +183,6 @@ mod tests {
         let err = run("amphigory-no-such-eject-command", &[])
             .await
             .unwrap_err();
-        assert!(!err.is_empty());
+        assert!(!err.to_string().is_empty());
     }
 }

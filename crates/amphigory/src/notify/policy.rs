@@ -13,35 +13,10 @@ use amphigory_wire::ws::NeededDisc;
 use crate::core::events::{DaemonEvent, FinishedFacts};
 use crate::units::human_bytes;
 
+pub use crate::config::NotificationLevel as Level;
+
 use super::needed::DiscAsker;
 pub use super::needed::{DISC_NEEDED_REPEAT, DISC_NEEDED_SETTLE};
-
-/// `notifications:` in daemon.yaml (`all`, `errors`, `off`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Every notification.
-    #[default]
-    All,
-    /// Only failures.
-    Errors,
-    /// None.
-    Off,
-}
-
-impl std::str::FromStr for Level {
-    type Err = String;
-
-    /// `all`, `errors` or `off` (the `--notifications` flag).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "all" => Ok(Self::All),
-            "errors" => Ok(Self::Errors),
-            "off" => Ok(Self::Off),
-            other => Err(format!("expected all, errors or off, not {other:?}")),
-        }
-    }
-}
 
 /// What kind of thing a notification reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -338,6 +313,7 @@ mod tests {
             "loud"
                 .parse::<Level>()
                 .unwrap_err()
+                .to_string()
                 .contains("all, errors or off")
         );
     }

@@ -14,6 +14,7 @@ use notify::RecommendedWatcher;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
+use super::eject::{Eject, EjectError, EjectFuture, Ejector, platform_eject};
 use super::{DetectError, DiscEvent, DiscInfo, DriveInfo, DriveMonitor};
 use crate::sim::SimRig;
 
@@ -34,6 +35,10 @@ impl SimMonitor {
 }
 
 impl DriveMonitor for SimMonitor {
+    fn ejector(&self) -> Ejector {
+        Ejector::new(SimEject::new(self.rig.clone()))
+    }
+
     fn start(
         self: Box<Self>,
         events: mpsc::Sender<DiscEvent>,
@@ -52,6 +57,42 @@ impl DriveMonitor for SimMonitor {
         .map_err(io::Error::other)?;
         handle.spawn(run(self.rig, watcher, wake, events, shutdown));
         Ok(())
+    }
+}
+
+/// Ejects the rig's drives by taking the disc out of the rig; any other device (a real
+/// drive named while simulating) gets the platform's command, as before the rig existed.
+#[derive(Debug, Clone)]
+pub struct SimEject {
+    rig: Arc<SimRig>,
+}
+
+impl SimEject {
+    /// Ejects `rig`'s drives.
+    pub fn new(rig: Arc<SimRig>) -> Self {
+        Self { rig }
+    }
+
+    async fn eject_disc(&self, drive_id: &str, device: &str) -> Result<(), EjectError> {
+        if !self.rig.devices().iter().any(|d| d == device) {
+            return platform_eject(device).await;
+        }
+        let (rig, dev) = (self.rig.clone(), device.to_owned());
+        let ejected = tokio::task::spawn_blocking(move || rig.eject(&dev))
+            .await
+            .unwrap_or_else(|e| Err(io::Error::other(e)));
+        ejected.map_err(|source| EjectError::Sim {
+            device: device.to_owned(),
+            source,
+        })?;
+        tracing::info!("simulated disc taken out of {drive_id}");
+        Ok(())
+    }
+}
+
+impl Eject for SimEject {
+    fn eject<'a>(&'a self, drive_id: &'a str, device: &'a str) -> EjectFuture<'a> {
+        Box::pin(self.eject_disc(drive_id, device))
     }
 }
 
