@@ -6,43 +6,24 @@
 use std::sync::Arc;
 
 use amphigory_wire::drive::DriveStatus;
-use amphigory_wire::task::TaskType;
 use amphigory_wire::ws::NeededDisc;
 use serde::Serialize;
 
 use super::problem::{Problem, ProblemKind};
 use tokio::sync::watch;
 
-/// A task a drive is running.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunningTask {
-    /// Task id.
-    pub task_id: String,
-    /// Its type.
-    pub task_type: TaskType,
-    /// The drive running it.
-    pub drive_id: String,
-    /// Percent 0–100.
-    pub percent: u8,
-    /// Seconds left, once known.
-    pub eta_seconds: Option<u64>,
-    /// Bytes written, once known.
-    pub current_size_bytes: Option<u64>,
-    /// E.g. `"42.3 MB/s"`.
-    pub speed: Option<String>,
-}
+/// A task a drive is running: the wire's own shape, so `status` sends it as it is.
+pub use amphigory_wire::control::RunningTask;
 
-impl RunningTask {
-    /// Where this task is, as the progress event every subscriber understands (used to
-    /// resend progress after a reconnect or a lag).
-    pub fn progress_event(&self) -> crate::core::DaemonEvent {
-        crate::core::DaemonEvent::TaskProgress {
-            task_id: self.task_id.clone(),
-            percent: self.percent,
-            eta_seconds: self.eta_seconds,
-            current_size_bytes: self.current_size_bytes,
-            speed: self.speed.clone(),
-        }
+/// Where `task` is, as the progress event every subscriber understands (used to resend
+/// progress after a reconnect or a lag).
+pub fn progress_event(task: &RunningTask) -> crate::core::DaemonEvent {
+    crate::core::DaemonEvent::TaskProgress {
+        task_id: task.task_id.clone(),
+        percent: task.percent,
+        eta_seconds: task.eta_seconds,
+        current_size_bytes: task.current_size_bytes,
+        speed: task.speed.clone(),
     }
 }
 

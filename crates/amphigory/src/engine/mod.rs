@@ -11,6 +11,7 @@
 //! - `routing`: every drive, and the rule that routes a task to one (pure).
 //! - [`handle`]: [`EngineHandle`], the typed way in for everyone else.
 //! - `view`: the status snapshot, projected and published.
+//! - `reports`: what running work reports back (progress, its end).
 //! - `discs`: what detection reports (drives and discs coming and going), proactive
 //!   scans, auto-eject.
 //! - `task_run`: one claimed task from start to result.
@@ -30,6 +31,7 @@ mod pending;
 mod problems;
 mod proof;
 mod recorded;
+mod reports;
 pub mod results;
 mod routing;
 mod state;
@@ -41,8 +43,6 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amphigory_wire::scan::ScanResult;
-
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -52,12 +52,12 @@ use crate::drives::DiscEvent;
 use crate::drives::Ejector;
 use crate::drives::labels::Labels;
 use crate::history::History;
-use crate::makemkv::progress::ProgressUpdate;
-use crate::makemkv::runner::{RunError, Runner};
+use crate::makemkv::runner::Runner;
 use crate::queue::{PendingResult, Queue};
 pub use handle::{EngineCommand, EngineError, EngineHandle, Report};
 use pending::PendingResults;
 use problems::{ProblemSource, Problems};
+use reports::Done;
 use routing::{Registry, Route};
 use state::{DriveEntry, Running};
 
@@ -165,28 +165,6 @@ pub struct EngineParts {
     /// The configuration's problems at start (needs config); a refetched configuration
     /// replaces them ([`Report::ConfigProblems`]).
     pub config_problems: Vec<Problem>,
-}
-
-/// What a running piece of work reports: its progress, and its end.
-enum Done {
-    /// How far run `run` is.
-    Progress { run: u64, update: ProgressUpdate },
-    /// A queue task on the disc of `generation` (`None`: the drive was empty).
-    Task {
-        drive_id: String,
-        /// [`Running::run`] of the work that ended.
-        run: u64,
-        generation: Option<u64>,
-        outcome: Box<task_run::Summary>,
-    },
-    /// The proactive scan of the disc of this generation.
-    DiscScan {
-        drive_id: String,
-        /// [`Running::run`] of the scan.
-        run: u64,
-        generation: u64,
-        outcome: Result<ScanResult, RunError>,
-    },
 }
 
 /// The engine; build with [`Engine::new`], then [`Engine::run`] it.
@@ -349,87 +327,6 @@ impl Engine {
             }
         }
         self.show_queue_problems(scan_error);
-    }
-
-    fn on_done(&mut self, done: Done) {
-        match done {
-            Done::Progress { run, update } => self.progress(run, update),
-            Done::Task {
-                drive_id,
-                run,
-                generation,
-                outcome,
-            } => self.task_done(&drive_id, run, generation, *outcome),
-            Done::DiscScan {
-                drive_id,
-                run,
-                generation,
-                outcome,
-            } => self.disc_scan_done(&drive_id, run, generation, outcome),
-        }
-    }
-
-    /// Shows how far run `run` is, then says so on the bus.
-    fn progress(&mut self, run: u64, update: ProgressUpdate) {
-        let on_drive = self
-            .registry
-            .drives
-            .iter_mut()
-            .any(|entry| entry.task_progress(run, &update));
-        let Some(running) = self.registry.run_mut(run) else {
-            return; // ended meanwhile
-        };
-        if !on_drive && !running.advance(&update) {
-            return; // a proactive scan
-        }
-        let Some(task_id) = running.task_id.clone() else {
-            return;
-        };
-        self.emit(DaemonEvent::TaskProgress {
-            task_id,
-            percent: update.percent,
-            eta_seconds: update.eta_seconds,
-            current_size_bytes: update.current_size_bytes,
-            speed: update.speed,
-        });
-    }
-
-    fn task_done(
-        &mut self,
-        drive_id: &str,
-        run: u64,
-        generation: Option<u64>,
-        outcome: task_run::Summary,
-    ) {
-        let task_run::Summary {
-            scan,
-            ripped,
-            pending,
-            event,
-        } = outcome;
-        if let Some(unwritten) = pending {
-            let task_run::Unwritten {
-                claim,
-                result,
-                error,
-            } = *unwritten;
-            self.pending.push(claim, result, &error);
-        }
-        let mine = self.registry.finish(drive_id, run);
-        // The drive went away meanwhile: what runs there now is not this, so its end
-        // touches nothing there.
-        let entry = self.registry.get_mut(drive_id).filter(|_| mine);
-        if let Some(entry) = entry {
-            entry.task_stopped(generation, scan, &results::now_rfc3339());
-        }
-        // The snapshot first, then the event: a client that connects in between must not
-        // get a `sync` still showing the task running after it heard it finished.
-        if let Some(event) = event {
-            self.emit(event);
-        }
-        if mine && ripped && self.ctx.options.auto_eject {
-            self.auto_eject(drive_id);
-        }
     }
 
     /// Retries the results that wait and renews their claims' leases.

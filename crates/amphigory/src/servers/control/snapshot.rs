@@ -4,7 +4,6 @@
 use amphigory_wire::control::{self as wire, DaemonStatus};
 
 use crate::core::StatusSnapshot;
-use crate::core::status::RunningTask;
 use crate::queue::TaskState;
 
 /// `snapshot` as the wire's [`DaemonStatus`].
@@ -28,34 +27,13 @@ pub(super) fn daemon_status(snapshot: StatusSnapshot) -> DaemonStatus {
         paused,
         queue_depth,
         drives,
-        running: running.into_iter().map(running_task).collect(),
+        running,
         // On the wire a problem is its line.
         problems: problems.iter().map(ToString::to_string).collect(),
         webapp_link,
         current_drive,
         keep_awake,
         discs_needed,
-    }
-}
-
-fn running_task(task: RunningTask) -> wire::RunningTask {
-    let RunningTask {
-        task_id,
-        task_type,
-        drive_id,
-        percent,
-        eta_seconds,
-        current_size_bytes,
-        speed,
-    } = task;
-    wire::RunningTask {
-        task_id,
-        task_type,
-        drive_id,
-        percent,
-        eta_seconds,
-        current_size_bytes,
-        speed,
     }
 }
 

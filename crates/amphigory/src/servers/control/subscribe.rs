@@ -21,8 +21,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::snapshot::daemon_status;
 use super::transport::{Conn, Gone, Shared};
 use crate::core::{DaemonEvent, StatusHandle};
-use crate::engine::results::now_rfc3339;
 use crate::servers::wire_messages;
+use crate::units::now_rfc3339;
 
 /// Events written before one flush when several are ready at once.
 const BATCH: usize = 64;

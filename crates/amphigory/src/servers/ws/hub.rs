@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use crate::engine::results::now_rfc3339;
+use crate::units::now_rfc3339;
 use amphigory_wire::ws::{DaemonEventKind, ServerMessage};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc};
