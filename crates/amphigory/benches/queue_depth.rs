@@ -14,7 +14,9 @@
 //!   at start-up, so the task is answered at once and the daemon is idle again;
 //! - idle CPU (share of one core, from `/proc/<pid>/stat`) over a quiet spell after
 //!   start-up, nobody connected, and RSS at its end;
-//! - how long `amphigory queue --json` takes, as a user would run it.
+//! - how long `amphigory queue --json` and `amphigory status --json` take, as a user
+//!   would run them (`status` is answered by the engine, after it reads the pause
+//!   marker and the queue depth again).
 //!
 //! Without `--bench` (as `cargo test --all-targets` runs it) it is a short smoke run;
 //! `-- --depth N` measures one depth only, `-- --idle SECS` idles that long (30 s).
@@ -92,18 +94,20 @@ fn run_depth(depth: usize, plan: &Plan) {
         listed.push(id.clone());
         latencies.push(pick_up(&tasks, &listed, &mut ws));
     }
-    let listing = daemon.time_queue_listing();
+    let listing = daemon.time_cli(&["queue", "--json"]);
+    let status = daemon.time_cli(&["status", "--json"]);
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
     println!(
         "depth {depth:>6}: pickup p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; idle {:.3} % of a core, \
-         RSS {:.1} MB; `amphigory queue` {:.1} ms",
+         RSS {:.1} MB; `amphigory queue` {:.1} ms, `amphigory status` {:.1} ms",
         ms(at(0.5)),
         ms(at(0.99)),
         ms(at(1.0)),
         cpu * 100.0,
         rss as f64 / 1e6,
-        ms(listing)
+        ms(listing),
+        ms(status)
     );
 }
 
@@ -246,12 +250,13 @@ impl Daemon {
         )
     }
 
-    fn time_queue_listing(&self) -> Duration {
+    /// How long `amphigory ARGS` takes against this daemon, as a user would run it.
+    fn time_cli(&self, args: &[&str]) -> Duration {
         let began = Instant::now();
         let out = Command::new(BIN)
             .arg("--socket")
             .arg(&self.socket)
-            .args(["queue", "--json"])
+            .args(args)
             .output()
             .unwrap();
         let took = began.elapsed();
