@@ -33,6 +33,9 @@ impl Engine {
     }
 
     fn drive_added(&mut self, info: &DriveInfo) {
+        if self.registry.position(&info.device).is_some() {
+            return; // known (every insert reports its drive too)
+        }
         let slot = DriveSlot {
             drive_id: crate::drives::drive_id(&self.daemon_id, &info.device),
             device: info.device.clone(),

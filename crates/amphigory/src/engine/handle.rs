@@ -40,13 +40,13 @@ pub enum EngineError {
     /// The disc could not be ejected.
     #[error("{0}")]
     Eject(#[from] crate::drives::EjectError),
-    /// Writing the task failed on its blocking thread.
+    /// The thread writing the task failed.
     #[error("the task could not be written: {0}")]
-    Join(String),
+    Join(#[from] tokio::task::JoinError),
 }
 
 /// Why a cancel found nothing to stop.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum CancelError {
     /// No task named and none runs.
     #[error("no task is running")]
@@ -58,12 +58,12 @@ pub enum CancelError {
     #[error("no queued or running task '{0}'")]
     Unknown(String),
     /// The queue could not be changed.
-    #[error("cannot cancel '{id}': {message}")]
+    #[error("cannot cancel '{id}': {source}")]
     Queue {
         /// The task.
         id: String,
         /// What failed.
-        message: String,
+        source: QueueError,
     },
 }
 
@@ -229,10 +229,7 @@ impl EngineHandle {
         let Some(queue) = self.queue.clone() else {
             return Err(EngineError::Stopped);
         };
-        tokio::task::spawn_blocking(move || queue.enqueue(&task))
-            .await
-            .map_err(|e| EngineError::Join(e.to_string()))?
-            .map_err(EngineError::Queue)
+        Ok(tokio::task::spawn_blocking(move || queue.enqueue(&task)).await??)
     }
 
     /// The status as of now: the engine reads the pause marker and queue depth again.

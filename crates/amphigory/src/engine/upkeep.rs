@@ -95,9 +95,9 @@ impl Engine {
         match self.ctx.queue.cancel_queued(id) {
             Ok(true) => Ok(id.to_owned()),
             Ok(false) => Err(CancelError::Unknown(id.to_owned())),
-            Err(e) => Err(CancelError::Queue {
+            Err(source) => Err(CancelError::Queue {
                 id: id.to_owned(),
-                message: e.to_string(),
+                source,
             }),
         }
     }
