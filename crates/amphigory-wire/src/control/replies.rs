@@ -113,8 +113,8 @@ pub struct StatusReply {
     pub space: Vec<VolumeSpace>,
 }
 
-/// Where a task file is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a task file is: the queue's sub-directory of that name (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskState {
     /// Waiting.
@@ -128,7 +128,7 @@ pub enum TaskState {
 }
 
 impl TaskState {
-    /// The wire name (`in_progress`).
+    /// The wire name (`in_progress`), which is also the sub-directory's.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Queued => "queued",
@@ -136,6 +136,12 @@ impl TaskState {
             Self::Complete => "complete",
             Self::Failed => "failed",
         }
+    }
+}
+
+impl std::fmt::Display for TaskState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
 /// `tasks.json`, the webapp's priority order.
 pub const TASKS_JSON: &str = "tasks.json";
 /// The pause marker, in the queue directory itself.
@@ -16,37 +14,9 @@ pub const MAX_ID_LEN: usize = 200;
 /// deliberately not `.json`, so nobody mistakes it for a task.
 pub(crate) const SIDECAR_EXT: &str = "owner";
 
-/// Where a task file is: one sub-directory each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskState {
-    /// `queued/`: waiting.
-    Queued,
-    /// `in_progress/`: claimed by a daemon (or the webapp).
-    InProgress,
-    /// `complete/`: finished successfully.
-    Complete,
-    /// `failed/` (and `complete/` with `status: failed`).
-    Failed,
-}
-
-impl TaskState {
-    /// The sub-directory name, which is also the wire name (`in_progress`).
-    pub fn dir_name(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::InProgress => "in_progress",
-            Self::Complete => "complete",
-            Self::Failed => "failed",
-        }
-    }
-}
-
-impl std::fmt::Display for TaskState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.dir_name())
-    }
-}
+/// Where a task file is: one sub-directory each, named as the wire names the state
+/// (`in_progress/`).
+pub use amphigory_wire::control::TaskState;
 
 /// Paths of one queue directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +47,7 @@ impl Layout {
 
     /// The sub-directory for `state`.
     pub fn dir(&self, state: TaskState) -> PathBuf {
-        self.root.join(state.dir_name())
+        self.root.join(state.as_str())
     }
 
     /// `<state dir>/<id>.json`.

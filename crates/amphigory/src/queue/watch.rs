@@ -154,10 +154,10 @@ impl Feed {
         let in_queued = path
             .parent()
             .and_then(Path::file_name)
-            .is_some_and(|p| p == TaskState::Queued.dir_name());
+            .is_some_and(|p| p == TaskState::Queued.as_str());
         if in_queued {
             self.lock_changes().names.insert(name.to_owned());
-        } else if name == TaskState::Queued.dir_name() {
+        } else if name == TaskState::Queued.as_str() {
             self.lock_changes().all = true;
         } else if name == TASKS_JSON {
             self.order
@@ -209,12 +209,12 @@ fn relevant_path(path: &Path) -> bool {
     let Some(name) = path.file_name() else {
         return false;
     };
-    if name == TASKS_JSON || name == PAUSED || name == TaskState::Queued.dir_name() {
+    if name == TASKS_JSON || name == PAUSED || name == TaskState::Queued.as_str() {
         return true;
     }
     let parent = path.parent().and_then(Path::file_name);
     // Names need not be UTF-8: a badly named task file must be noticed too.
-    parent.is_some_and(|p| p == TaskState::Queued.dir_name()) && !name.as_bytes().starts_with(b".")
+    parent.is_some_and(|p| p == TaskState::Queued.as_str()) && !name.as_bytes().starts_with(b".")
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use amphigory_wire::control::{
 
 use super::enqueue::new_task;
 use super::error::ActionError;
-use super::snapshot::{daemon_status, task_state};
+use super::snapshot::daemon_status;
 use super::{ControlConfig, ControlContext};
 use crate::core::status::RunningTask;
 use crate::queue::TaskEntry;
@@ -130,7 +130,7 @@ fn task_row(entry: TaskEntry, run: Option<&RunningTask>) -> TaskRow {
     TaskRow {
         id: entry.id,
         task_type: entry.task_type,
-        state: task_state(entry.state),
+        state: entry.state,
         owned: entry.owned,
         listed: entry.listed,
         run: run.map(|run| TaskRun {

@@ -1,10 +1,9 @@
 //! The daemon's status snapshot as the control socket's wire types: what `status` and
 //! `subscribe` send, built field by field so the reply's shape is the wire type's.
 
-use amphigory_wire::control::{self as wire, DaemonStatus};
+use amphigory_wire::control::DaemonStatus;
 
 use crate::core::StatusSnapshot;
-use crate::queue::TaskState;
 
 /// `snapshot` as the wire's [`DaemonStatus`].
 pub(super) fn daemon_status(snapshot: StatusSnapshot) -> DaemonStatus {
@@ -34,15 +33,5 @@ pub(super) fn daemon_status(snapshot: StatusSnapshot) -> DaemonStatus {
         current_drive,
         keep_awake,
         discs_needed,
-    }
-}
-
-/// A queue folder as the wire names it.
-pub(super) fn task_state(state: TaskState) -> wire::TaskState {
-    match state {
-        TaskState::Queued => wire::TaskState::Queued,
-        TaskState::InProgress => wire::TaskState::InProgress,
-        TaskState::Complete => wire::TaskState::Complete,
-        TaskState::Failed => wire::TaskState::Failed,
     }
 }
