@@ -6,13 +6,16 @@ use std::sync::Arc;
 
 use amphigory_wire::scan::ScanResult;
 use amphigory_wire::{ErrorCode, TaskError};
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio_util::task::TaskTracker;
 
 use super::job::Job;
 use super::routing::Route;
 use super::state::{self, DiscScan, Running};
-use super::task_run::{self, claim_lost};
+use super::task_run::{self, let_go};
 use super::{Done, Engine, results};
 use crate::core::DaemonEvent;
+use crate::makemkv::progress::ProgressUpdate;
 use crate::queue::{Claim, QueueError, TaskKind};
 
 impl Engine {
@@ -63,15 +66,15 @@ impl Engine {
         if let Some(entry) = self.registry.drives.get_mut(index) {
             entry.task_started(task, running, scans, &results::now_rfc3339());
         }
+        // What was just claimed no longer waits: the status that comes with the start
+        // shows the depth without it.
+        self.refresh_pause_and_depth();
         self.emit(started);
         let (ctx, done) = (self.ctx.clone(), self.done_tx.clone());
+        let (progress, tracker) = (done.clone(), self.tracker.clone());
         self.tracker.spawn(async move {
             let drive_id = job.drive.drive_id.clone();
-            let progress = done.clone();
-            let report = move |update| {
-                // Progress is superseded by the next one: a full channel drops it.
-                let _ = progress.try_send(Done::Progress { run, update });
-            };
+            let report = move |update| report_progress(&progress, &tracker, run, update);
             let outcome = Box::new(task_run::run(ctx, job, report).await);
             let _ = done
                 .send(Done::Task {
@@ -129,8 +132,31 @@ impl Engine {
                 let event = task_run::finished_event(claim.task(), &result, None);
                 self.emit(event);
             }
-            Err(QueueError::ClaimLost { reason, .. }) => claim_lost(&self.ctx, &claim, &reason),
+            Err(QueueError::ClaimLost { reason, .. }) => {
+                let event = let_go(&self.ctx, &claim, &reason);
+                self.emit(event);
+            }
             Err(e) => self.pending.push(Arc::new(claim), result, &e),
+        }
+    }
+}
+
+/// Hands a progress update of run `run` to the engine without waiting (the runner calls
+/// this from its reading loop). A full channel drops it, as the next one supersedes it;
+/// but not the start or the end of a phase, which is sent on from a task of its own.
+fn report_progress(
+    progress: &mpsc::Sender<Done>,
+    tracker: &TaskTracker,
+    run: u64,
+    update: ProgressUpdate,
+) {
+    let edge = matches!(update.percent, 0 | 100);
+    if let Err(TrySendError::Full(report)) = progress.try_send(Done::Progress { run, update }) {
+        if edge {
+            let progress = progress.clone();
+            tracker.spawn(async move {
+                let _ = progress.send(report).await;
+            });
         }
     }
 }

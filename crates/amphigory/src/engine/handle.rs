@@ -16,6 +16,10 @@ use crate::queue::{NewTask, Queue, QueueError};
 /// How long a request waits for the engine's answer by default.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long an eject may take before its answer is given up on: the platform may try two
+/// commands of up to 30 s each (`diskutil`, then `drutil`, on macOS).
+pub const EJECT_TIMEOUT: Duration = Duration::from_secs(75);
+
 /// Why a request to the engine failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -210,7 +214,8 @@ impl EngineHandle {
 
     /// Ejects the disc of `drive` (`None`: the only drive); answers with the drive.
     pub async fn eject(&self, drive: Option<String>) -> Result<DriveStatus, EngineError> {
-        self.ask(|reply| EngineCommand::Eject { drive, reply })
+        let within = self.timeout.max(EJECT_TIMEOUT);
+        self.ask_within(within, |reply| EngineCommand::Eject { drive, reply })
             .await
     }
 
@@ -252,30 +257,45 @@ impl EngineHandle {
         &self.status
     }
 
-    /// Gives the engine news for the status.
+    /// Gives the engine news for the status (waiting at most the reply timeout for room
+    /// in its queue).
     pub async fn report(&self, report: Report) {
-        if self.send(EngineCommand::Report(report)).await.is_err() {
-            tracing::debug!("engine stopped; report dropped");
+        if let Err(e) = self.send(EngineCommand::Report(report)).await {
+            tracing::debug!("report not delivered: {e}");
         }
     }
 
+    /// Queues `command`, waiting at most the reply timeout for room.
     async fn send(&self, command: EngineCommand) -> Result<(), EngineError> {
         self.commands
-            .send(command)
+            .send_timeout(command, self.timeout)
             .await
-            .map_err(|_| EngineError::Stopped)
+            .map_err(|e| match e {
+                mpsc::error::SendTimeoutError::Timeout(_) => EngineError::Timeout,
+                mpsc::error::SendTimeoutError::Closed(_) => EngineError::Stopped,
+            })
     }
 
     async fn ask<T>(
         &self,
         command: impl FnOnce(Answer<T>) -> EngineCommand,
     ) -> Result<T, EngineError> {
+        self.ask_within(self.timeout, command).await
+    }
+
+    /// Sends the request and waits for its answer, all of it within `within`.
+    async fn ask_within<T>(
+        &self,
+        within: Duration,
+        command: impl FnOnce(Answer<T>) -> EngineCommand,
+    ) -> Result<T, EngineError> {
         let (reply, answer) = oneshot::channel();
-        self.send(command(reply)).await?;
-        match tokio::time::timeout(self.timeout, answer).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(EngineError::Stopped),
-            Err(_) => Err(EngineError::Timeout),
-        }
+        let asking = async {
+            self.send(command(reply)).await?;
+            answer.await.map_err(|_| EngineError::Stopped)?
+        };
+        tokio::time::timeout(within, asking)
+            .await
+            .unwrap_or(Err(EngineError::Timeout))
     }
 }

@@ -189,6 +189,8 @@ pub struct Engine {
     needed: needed::NeededDiscs,
     /// The last pass's error, logged once until it changes.
     scan_error: Option<String>,
+    /// Shutting down: running tasks are ending, nothing new starts.
+    draining: bool,
 }
 
 impl Engine {
@@ -200,7 +202,8 @@ impl Engine {
         problems.set(ProblemSource::Startup, parts.problems);
         problems.set(ProblemSource::Config, parts.config_problems);
         let lease_interval = parts.options.lease_interval;
-        let (done_tx, done_rx) = mpsc::channel(64);
+        // Room for every drive's progress while the loop is busy with the queue.
+        let (done_tx, done_rx) = mpsc::channel(256);
         let paused = parts.queue.is_paused();
         // Without detection nothing will ever be reported: nothing to wait for.
         let registry = Registry::new(parts.detection.is_none());
@@ -230,6 +233,7 @@ impl Engine {
             pending: PendingResults::new(lease_interval),
             needed: needed::NeededDiscs::default(),
             scan_error: None,
+            draining: false,
         };
         for PendingResult {
             claim,
@@ -345,6 +349,7 @@ impl Engine {
     }
 
     async fn drain(mut self) {
+        self.draining = true;
         let grace = self.ctx.options.shutdown_grace;
         self.tracker.close();
         // A proactive scan is no queue task: nothing to finish or requeue.

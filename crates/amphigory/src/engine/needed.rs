@@ -80,15 +80,15 @@ impl Engine {
         if now == *before {
             return;
         }
-        for gone in before.iter().filter(|b| !contains(&now, b)) {
-            tracing::info!("disc {} no longer needed", gone.name());
-            let disc = NeededDisc {
+        let gone: Vec<NeededDisc> = before
+            .iter()
+            .filter(|b| !contains(&now, b))
+            .map(|gone| NeededDisc {
                 waiting: 0,
                 rips: 0,
                 ..gone.clone()
-            };
-            self.ctx.bus.publish(DaemonEvent::DiscNeeded { disc });
-        }
+            })
+            .collect();
         let changed: Vec<NeededDisc> = now
             .iter()
             .filter(|d| !before.contains(d))
@@ -97,6 +97,10 @@ impl Engine {
         let lines = now.iter().map(disc_needed_problem).collect();
         self.problems.set(ProblemSource::DiscsNeeded, lines);
         self.needed.shown = now;
+        for disc in gone {
+            tracing::info!("disc {} no longer needed", disc.name());
+            self.emit(DaemonEvent::DiscNeeded { disc });
+        }
         for disc in changed {
             tracing::info!("disc needed: {}", disc.sentence());
             self.emit(DaemonEvent::DiscNeeded { disc });

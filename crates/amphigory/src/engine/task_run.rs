@@ -71,7 +71,7 @@ pub(crate) async fn run(
             match ctx.queue.finish(&job.claim, &result) {
                 Ok(()) => event = Some(finished_event(&task, &result, Some(&job))),
                 Err(QueueError::ClaimLost { reason, .. }) => {
-                    claim_lost(&ctx, &job.claim, &reason);
+                    event = Some(let_go(&ctx, &job.claim, &reason));
                 }
                 Err(error) => {
                     summary.pending = Some(Box::new(Unwritten {
@@ -83,7 +83,9 @@ pub(crate) async fn run(
             }
         }
         Outcome::Requeue(reason) => match ctx.queue.requeue(&job.claim) {
-            Err(QueueError::ClaimLost { reason, .. }) => claim_lost(&ctx, &job.claim, &reason),
+            Err(QueueError::ClaimLost { reason, .. }) => {
+                event = Some(let_go(&ctx, &job.claim, &reason));
+            }
             other => {
                 if let Err(e) = other {
                     tracing::error!(task = %task.id, "cannot requeue: {e}");
@@ -95,7 +97,7 @@ pub(crate) async fn run(
                 });
             }
         },
-        Outcome::ClaimLost(reason) => claim_lost(&ctx, &job.claim, &reason),
+        Outcome::ClaimLost(reason) => event = Some(let_go(&ctx, &job.claim, &reason)),
     }
     summary.event = event;
     summary
@@ -359,12 +361,18 @@ fn failed(job: &Job, task_type: TaskType, clock: &RunClock, error: RunError) -> 
 /// A claim found lost (SPEC §4 "Claim lost"), after its run stopped: let go of it
 /// without writing anything, and say so.
 pub(crate) fn claim_lost(ctx: &EngineContext, claim: &Claim, reason: &str) {
+    ctx.bus.publish(let_go(ctx, claim, reason));
+}
+
+/// Lets go of a lost claim (nothing written) and returns the event announcing it, for
+/// the engine to publish once its state shows the run ended.
+pub(crate) fn let_go(ctx: &EngineContext, claim: &Claim, reason: &str) -> DaemonEvent {
     if let Err(e) = ctx.queue.abandon(claim) {
         tracing::warn!(task = %claim.id(), "cannot clean up after the lost claim: {e}");
     }
     tracing::error!(task = %claim.id(), "claim lost: {reason}; stopped, nothing written");
-    ctx.bus.publish(DaemonEvent::ClaimLost {
+    DaemonEvent::ClaimLost {
         task_id: claim.id().to_owned(),
         reason: reason.to_owned(),
-    });
+    }
 }

@@ -11,22 +11,27 @@ use crate::core::status::{DriveLookupError, find_drive};
 use crate::core::{DaemonEvent, Problem, ProblemKind};
 
 impl Engine {
+    /// Carries out a command. Every answer goes out after the status shows what the
+    /// command changed, so whoever reads the status next agrees with the answer.
     pub(super) fn on_command(&mut self, cmd: EngineCommand) {
         match cmd {
             EngineCommand::Pause { now, reply } => {
                 let answer = self.pause(now);
+                self.publish_status();
                 if let Some(reply) = reply {
                     let _ = reply.send(answer);
                 }
             }
             EngineCommand::Resume { reply } => {
                 let answer = self.resume();
+                self.publish_status();
                 if let Some(reply) = reply {
                     let _ = reply.send(answer);
                 }
             }
             EngineCommand::Cancel { task_id, reply } => {
                 let answer = self.cancel(task_id.as_deref()).map_err(EngineError::from);
+                self.publish_status();
                 let _ = reply.send(answer);
             }
             EngineCommand::Eject { drive, reply } => self.eject(drive.as_deref(), reply),
@@ -35,7 +40,9 @@ impl Engine {
                 label,
                 reply,
             } => {
-                let _ = reply.send(self.set_label(&drive, &label));
+                let answer = self.set_label(&drive, &label);
+                self.publish_status();
+                let _ = reply.send(answer);
             }
             EngineCommand::Status { reply } => {
                 self.refresh_pause_and_depth();
@@ -120,6 +127,11 @@ impl Engine {
         needle: Option<&str>,
         reply: tokio::sync::oneshot::Sender<Result<DriveStatus, EngineError>>,
     ) {
+        if self.draining {
+            // An eject now would hold up the shutdown for as long as it takes.
+            let _ = reply.send(Err(EngineError::Stopped));
+            return;
+        }
         let drive = match self.find_drive(needle) {
             Ok(drive) => drive,
             Err(e) => {
