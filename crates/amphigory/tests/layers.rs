@@ -69,6 +69,14 @@ fn layer_table() -> BTreeMap<String, usize> {
     table
 }
 
+/// `path` under `src`, with forward slashes (`engine/state.rs`).
+fn relative_to(src: &Path, path: &Path) -> String {
+    path.strip_prefix(src)
+        .unwrap()
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -238,11 +246,7 @@ fn helper_references() -> BTreeMap<String, Vec<Reference>> {
     rust_files(&src, &mut files);
     let mut by_module: BTreeMap<String, Vec<Reference>> = BTreeMap::new();
     for path in files {
-        let relative = path
-            .strip_prefix(&src)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
+        let relative = relative_to(&src, &path);
         let parts: Vec<&str> = relative.split('/').collect();
         let [top, inner @ ..] = parts.as_slice() else {
             continue;
@@ -332,11 +336,7 @@ fn all_references() -> (Vec<Reference>, BTreeSet<String>) {
     let mut modules = BTreeSet::new();
     let mut refs = Vec::new();
     for path in files {
-        let relative = path
-            .strip_prefix(&src)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
+        let relative = relative_to(&src, &path);
         if relative == "lib.rs" || relative == "main.rs" {
             continue;
         }

@@ -65,13 +65,6 @@ impl StatusSnapshot {
         let id = self.current_drive.as_deref()?;
         self.drives.iter().find(|d| d.drive_id == id)
     }
-
-    /// The drive with this id or device (`/dev/sr0` or `sr0`).
-    pub fn drive_mut(&mut self, id_or_device: &str) -> Option<&mut DriveStatus> {
-        self.drives
-            .iter_mut()
-            .find(|d| drive_matches(d, id_or_device))
-    }
 }
 
 /// The status problem of a needed disc: `disc needed: Insert X — 3 rips wait for it`.

@@ -252,11 +252,6 @@ impl EngineHandle {
         self.status.watch()
     }
 
-    /// The published status handle (read-only for everyone but the engine).
-    pub fn status_handle(&self) -> &StatusHandle {
-        &self.status
-    }
-
     /// Gives the engine news for the status (waiting at most the reply timeout for room
     /// in its queue).
     pub async fn report(&self, report: Report) {

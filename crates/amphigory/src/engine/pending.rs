@@ -109,22 +109,20 @@ impl PendingResults {
     }
 
     /// The status problem while results wait (none when none does).
+    /// Built on every status projection: nothing is made while no result waits.
     pub(crate) fn problem(&self, ctx: &EngineContext) -> Vec<Problem> {
+        let Some(item) = self.items.first() else {
+            return Vec::new();
+        };
         let complete = ctx.queue.layout().dir(TaskState::Complete);
-        self.items
-            .first()
-            .map(|item| {
-                let count = self.items.len();
-                let tasks = if count == 1 { "task" } else { "tasks" };
-                let line = format!(
-                    "cannot write results to {}: {} ({count} finished {tasks} waiting; retrying)",
-                    complete.display(),
-                    item.error
-                );
-                Problem::new(ProblemKind::ResultsUnwritten, line)
-            })
-            .into_iter()
-            .collect()
+        let count = self.items.len();
+        let tasks = if count == 1 { "task" } else { "tasks" };
+        let line = format!(
+            "cannot write results to {}: {} ({count} finished {tasks} waiting; retrying)",
+            complete.display(),
+            item.error
+        );
+        vec![Problem::new(ProblemKind::ResultsUnwritten, line)]
     }
 }
 
